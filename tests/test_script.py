@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from limelight.script import (
     parse,
 )
 
-SCRIPTS = Path("/work/shared/texts/scripts")
+SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SCRIPTS = SHARED / "texts" / "scripts"
 GOOD_SCRIPTS = sorted(p for p in SCRIPTS.glob("*.xml") if not p.name.startswith("bad_"))
 BAD_SCRIPTS = sorted(SCRIPTS.glob("bad_*.xml"))
 
