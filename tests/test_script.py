@@ -456,7 +456,7 @@ def test_random_text_never_crashes(source: str) -> None:
         check_error_position(source, err)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=4)), max_size=30).map("".join))
 def test_random_markup_never_crashes(source: str) -> None:
     try:
@@ -513,7 +513,7 @@ def valid_scripts(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
     return source, words, events
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(valid_scripts())
 def test_valid_scripts_round_trip_their_words_and_events(case: tuple[str, list[str], list[str]]) -> None:
     source, words, events = case
@@ -529,7 +529,7 @@ def test_valid_scripts_round_trip_their_words_and_events(case: tuple[str, list[s
         assert source[at:].startswith(seg.text.split()[0])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(WORD, min_size=1, max_size=20), st.lists(SPACE, min_size=1, max_size=3))
 def test_plain_text_round_trips_its_words(words: list[str], spaces: list[str]) -> None:
     source = "".join(w + spaces[i % len(spaces)] for i, w in enumerate(words))
