@@ -1,0 +1,93 @@
+"""`Limelight`: plain text in, speech out — the small API most users start with.
+
+Text is normalised, split into sentences, and each sentence is synthesised on its own; sentences are joined
+with a fixed pause. `infer_stream` yields exactly the pieces `infer` concatenates, so streamed and offline
+audio are the same samples (the Kokoro engine is deterministic).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .audio.wav import check_writable, write_wav
+from .engine import load_engine
+from .errors import LimelightError
+from .text.normalize import normalize
+from .text.sentences import split_sentences
+from .voice import Voice, resolve_voice
+
+SENTENCE_PAUSE_S = 0.25
+
+
+class Limelight:
+    """Text-to-speech with one engine loaded once.
+
+    >>> tts = Limelight()                       # Kokoro int8 on the CPU, shipped default voice
+    >>> audio = tts.infer("Hello there.")        # float32 mono at tts.sample_rate
+    """
+
+    def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
+                 threads: int | None = None) -> None:
+        self.engine = load_engine(engine, model=model, device=device, threads=threads)
+        self.sample_rate: int = self.engine.sample_rate
+
+    def voices(self) -> dict[str, Voice]:
+        return self.engine.voices()
+
+    def voice(self, spec: str | Voice | None = None) -> Voice:
+        """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices."""
+        return resolve_voice(spec, self.engine.voices(), self.engine.default_voice)
+
+    def sentences(self, text: str, language: str = "en") -> list[str]:
+        """The normalised sentences `infer` will speak, in order."""
+        if not isinstance(text, str) or not text.strip():
+            raise LimelightError("text is empty", field="text")
+        return split_sentences(normalize(text, language))
+
+    def infer(self, text: str, path: str | os.PathLike[str] | None = None, voice: str | Voice | None = None,
+              speed: float = 1.0, language: str = "en") -> np.ndarray:
+        """Speak ``text``; returns float32 audio and also writes a WAV when ``path`` is given."""
+        if path is not None:
+            check_writable(path)
+        audio = np.concatenate(list(self.infer_stream(text, voice=voice, speed=speed, language=language)))
+        if path is not None:
+            write_wav(path, audio, self.sample_rate)
+        return audio
+
+    def infer_stream(self, text: str, chunk_size: int = 1, voice: str | Voice | None = None, speed: float = 1.0,
+                     language: str = "en") -> Iterator[np.ndarray]:
+        """Yield audio as it is made: ``chunk_size`` sentences per chunk (1 = lowest first-audio latency).
+
+        The chunks concatenate to exactly what `infer` returns: the pause after each sentence is part of the
+        chunk that holds it, and nothing is yielded after the last sentence.
+        """
+        if chunk_size < 1:
+            raise LimelightError("chunk_size must be at least 1", field="chunk_size")
+        v = self.voice(voice)
+        sentences = self.sentences(text, language)
+        gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
+        pending: list[np.ndarray] = []
+        for i, sentence in enumerate(sentences):
+            pending.append(self.engine.synthesize(sentence, v, speed=speed, language=language))
+            if i < len(sentences) - 1:
+                pending.append(gap)
+            if (i + 1) % chunk_size == 0 or i == len(sentences) - 1:
+                yield np.concatenate(pending)
+                pending = []
+
+    def infer_batch(self, texts: Iterable[str], out_dir: str | os.PathLike[str] | None = None,
+                    voice: str | Voice | None = None, speed: float = 1.0, language: str = "en") -> list[np.ndarray]:
+        """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … there."""
+        items = list(texts)
+        folder = Path(out_dir) if out_dir is not None else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        results = []
+        for i, text in enumerate(items):
+            path = folder / f"{i:04d}.wav" if folder is not None else None
+            results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language))
+        return results

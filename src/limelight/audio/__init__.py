@@ -1,0 +1,1 @@
+"""Shared audio helpers: WAV I/O and encoding, resampling, loudness, joining pieces without clicks."""

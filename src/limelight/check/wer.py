@@ -1,0 +1,65 @@
+"""Word error rate and match ratio between intended text and a transcript.
+
+Both sides go through the same normalisation (numbers and money to words, case and punctuation folded), so
+"$12.50" in the script and "twelve dollars and fifty cents" from Whisper count as a match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..text.normalize import normalize
+
+_HYPHEN = re.compile(r"[-‐‑–—]")
+
+
+def words(text: str, language: str = "en") -> list[str]:
+    """Comparable words: spoken form, lower case, no punctuation (apostrophes kept inside words)."""
+    text = normalize(text, language)
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _HYPHEN.sub(" ", text)
+    text = re.sub(r"[^\w' ]+", " ", text)
+    tokens = [w.strip("'") for w in text.split() if w.strip("'")]
+    return _join_spelled(tokens)
+
+
+def _join_spelled(tokens: list[str]) -> list[str]:
+    """Merge runs of single letters ("p m", "u s") so they match the transcript's "pm", "us"."""
+    out: list[str] = []
+    run: list[str] = []
+    for t in [*tokens, ""]:
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        out.extend(["".join(run)] if len(run) > 1 else run)
+        run = []
+        if t:
+            out.append(t)
+    return out
+
+
+def edit_distance(ref: list[str], hyp: list[str]) -> int:
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+def word_errors(reference: str, hypothesis: str, language: str = "en") -> tuple[int, int]:
+    """(edit distance in words, number of reference words)."""
+    ref, hyp = words(reference, language), words(hypothesis, language)
+    return edit_distance(ref, hyp), len(ref)
+
+
+def wer(reference: str, hypothesis: str, language: str = "en") -> float:
+    errors, n = word_errors(reference, hypothesis, language)
+    return errors / max(n, 1)
+
+
+def match_ratio(reference: str, hypothesis: str, language: str = "en") -> float:
+    """1 − WER, floored at 0: the share of intended words that came out right."""
+    return max(0.0, 1.0 - wer(reference, hypothesis, language))

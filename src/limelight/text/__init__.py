@@ -1,0 +1,1 @@
+"""Text front end: written form → spoken words → sentences → phonemes."""

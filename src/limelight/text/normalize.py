@@ -1,0 +1,188 @@
+"""English written form → spoken form, before phonemisation.
+
+espeak-ng reads digits itself, but badly for money, dates, ordinals and times ("$12.50" becomes "dollar twelve
+point five zero"), and Whisper-based validation compares words, so both sides must agree on one spoken form.
+Number words come from num2words (a maintained library) rather than hand tables; only the *patterns* (which
+digits form a date, a price, a time) live here. Each rule is a (regex, replacement) pair applied in order,
+most specific first, so a date is not first eaten by the plain-number rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from num2words import num2words
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]
+_MONTH_RE = "|".join(_MONTHS + [m[:3] for m in _MONTHS] + ["Sept"])
+
+# Abbreviations that are unambiguous when followed by a period (titles) or standing alone (units).
+_TITLES = {
+    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Dr": "Doctor", "Prof": "Professor",
+    "Jr": "Junior", "Sr": "Senior", "Capt": "Captain", "Gen": "General", "Lt": "Lieutenant", "Sgt": "Sergeant",
+    "Mt": "Mount", "Ave": "Avenue", "Rd": "Road", "Blvd": "Boulevard", "Dept": "Department", "Co": "Company",
+    "Inc": "Incorporated", "Ltd": "Limited", "vs": "versus", "etc": "et cetera", "approx": "approximately",
+    "No": "number",
+}
+_PHRASES = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m", "U.S.": "U S",
+            "U.K.": "U K", "w/": "with "}
+_UNITS = {
+    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"), "cm": ("centimeter", "centimeters"),
+    "mm": ("millimeter", "millimeters"), "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"),
+    "mg": ("milligram", "milligrams"), "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"),
+    "mi": ("mile", "miles"), "ft": ("foot", "feet"), "in": ("inch", "inches"), "mph": ("mile per hour",
+    "miles per hour"), "kmh": ("kilometer per hour", "kilometers per hour"), "km/h": ("kilometer per hour",
+    "kilometers per hour"), "h": ("hour", "hours"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"),
+    "min": ("minute", "minutes"), "s": ("second", "seconds"), "sec": ("second", "seconds"),
+    "ms": ("millisecond", "milliseconds"), "GB": ("gigabyte", "gigabytes"), "MB": ("megabyte", "megabytes"),
+    "KB": ("kilobyte", "kilobytes"), "TB": ("terabyte", "terabytes"), "Hz": ("hertz", "hertz"),
+    "kHz": ("kilohertz", "kilohertz"), "°C": ("degree Celsius", "degrees Celsius"),
+    "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "L": ("liter", "liters"), "ml": ("milliliter", "milliliters"),
+}
+_CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
+               "£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", "sen", "sen")}
+
+
+def _words(n: int | float, **kw: object) -> str:
+    return num2words(n, lang="en", **kw).replace(",", "")
+
+
+def _cardinal(s: str) -> str:
+    s = s.replace(",", "")
+    if "." in s:
+        whole, frac = s.split(".", 1)
+        head = _words(int(whole)) if whole else "zero"
+        return f"{head} point {' '.join(_words(int(d)) for d in frac)}"
+    return _words(int(s))
+
+
+def _year(y: int) -> str:
+    """Years are read in pairs ("nineteen ninety-nine"), except 2000–2009 ("two thousand five")."""
+    if 2000 <= y <= 2009 or y < 1000 or y % 1000 == 0:
+        return _words(y)
+    return _words(y, to="year")
+
+
+def _money(m: re.Match[str]) -> str:
+    sym, amount, scale = m.group("sym"), m.group("amt").replace(",", ""), m.group("scale")
+    one, many, sub_one, sub_many = _CURRENCIES[sym]
+    if scale:
+        return f"{_cardinal(amount)} {scale.lower()} {many}"
+    whole, _, frac = amount.partition(".")
+    w = int(whole or 0)
+    parts = [f"{_words(w)} {one if w == 1 else many}"] if w or not frac else []
+    if frac:
+        c = int((frac + "0")[:2])
+        if c:
+            parts.append(f"{_words(c)} {sub_one if c == 1 else sub_many}")
+    return " and ".join(parts) if parts else f"zero {many}"
+
+
+def _time(m: re.Match[str]) -> str:
+    h, mi, ampm = int(m.group("h")), int(m.group("m")), (m.group("ampm") or "").lower().replace(".", "")
+    head = _words(h)
+    tail = "" if mi == 0 and ampm else (" o'clock" if mi == 0 else
+                                       f" oh {_words(mi)}" if mi < 10 else f" {_words(mi)}")
+    suffix = f" {' '.join(ampm)}" if ampm else ""
+    return f"{head}{tail}{suffix}"
+
+
+def _date_mdy(m: re.Match[str]) -> str:
+    month = _full_month(m.group("mon"))
+    day = _words(int(m.group("d")), to="ordinal")
+    year = m.group("y")
+    return f"{month} {day}" + (f", {_year(int(year))}" if year else "")
+
+
+def _date_dmy(m: re.Match[str]) -> str:
+    month = _full_month(m.group("mon"))
+    day = _words(int(m.group("d")), to="ordinal")
+    year = m.group("y")
+    return f"the {day} of {month}" + (f" {_year(int(year))}" if year else "")
+
+
+def _date_iso(m: re.Match[str]) -> str:
+    y, mo, d = int(m.group("y")), int(m.group("mo")), int(m.group("d"))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return m.group(0)
+    return f"{_MONTHS[mo - 1]} {_words(d, to='ordinal')}, {_year(y)}"
+
+
+def _date_slash(m: re.Match[str]) -> str:
+    """US order (month/day/year), the common reading for English text."""
+    mo, d, y = int(m.group("mo")), int(m.group("d")), m.group("y")
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return m.group(0)
+    year = int(y) + (2000 if len(y) == 2 else 0)
+    return f"{_MONTHS[mo - 1]} {_words(d, to='ordinal')}, {_year(year)}"
+
+
+def _full_month(name: str) -> str:
+    key = name[:3].lower()
+    return next(m for m in _MONTHS if m[:3].lower() == key)
+
+
+def _unit(m: re.Match[str]) -> str:
+    num, unit = m.group("n"), m.group("u")
+    one, many = _UNITS[unit]
+    return f"{_cardinal(num)} {one if num in ('1', '1.0') else many}"
+
+
+_UNIT_RE = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+
+_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"(?P<sym>[$€£¥])\s?(?P<amt>" + _NUM + r")(?:\s?(?P<scale>million|billion|thousand|trillion))?\b",
+                re.I), _money),
+    (re.compile(r"\b(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})\b"), _date_iso),
+    (re.compile(r"\b(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b"), _date_slash),
+    (re.compile(r"\b(?P<mon>" + _MONTH_RE + r")\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4})\b)?"),
+     _date_mdy),
+    (re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + _MONTH_RE
+                + r")\b\.?(?:,?\s+(?P<y>\d{4})\b)?"),
+     _date_dmy),
+    (re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s?(?P<ampm>[ap]\.?m\.?))?(?![\w:])", re.I), _time),
+    (re.compile(r"\b(?P<h>1[0-2]|[1-9])\s?(?P<ampm>[ap]\.?m\.?)(?!\w)", re.I),
+     lambda m: f"{_words(int(m.group('h')))} {' '.join(m.group('ampm').lower().replace('.', ''))}"),
+    (re.compile(r"(?<![\w.])(?P<n>" + _NUM + r")\s?%"), lambda m: f"{_cardinal(m.group('n'))} percent"),
+    (re.compile(r"\b(?P<n>\d+)(?P<suf>st|nd|rd|th)\b", re.I),
+     lambda m: _words(int(m.group("n")), to="ordinal")),
+    (re.compile(r"\b(?:in|since|by|from|until|of|year|circa|around)\s+(?P<y>1[1-9]\d\d|20\d\d)\b", re.I),
+     lambda m: m.group(0)[: m.start("y") - m.start(0)] + _year(int(m.group("y")))),
+    (re.compile(r"(?<![\w.])(?P<n>" + _NUM + r")\s?(?P<u>" + _UNIT_RE + r")(?![\w/])"), _unit),
+    (re.compile(r"(?<![\w.])-(?P<n>\d+(?:\.\d+)?)\b"), lambda m: f"minus {_cardinal(m.group('n'))}"),
+    (re.compile(r"(?<![\w.])(?P<n>" + _NUM + r")(?![\w])"), lambda m: _cardinal(m.group("n"))),
+    (re.compile(r"(?P<n>\d+)"), lambda m: _cardinal(m.group("n"))),
+]
+
+
+def _abbreviations(text: str) -> str:
+    for k, v in _PHRASES.items():
+        text = text.replace(k, v)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in _TITLES) + r")\.(?=\s|$)")
+    text = pattern.sub(lambda m: _TITLES[m.group(1)], text)
+    # "St." is "Street" after a name ("Baker St.") and "Saint" before one ("St. Louis").
+    text = re.sub(r"\b([A-Z][a-z]+\s+)St\.", r"\1Street", text)
+    text = re.sub(r"\bSt\.(?=\s+[A-Z])", "Saint", text)
+    text = re.sub(r"\s&\s", " and ", text)
+    return text
+
+
+def normalize(text: str, language: str = "en") -> str:
+    """Return ``text`` with numbers, money, dates, times, units and abbreviations written as words.
+
+    Only English has rules today; other languages are passed through unchanged (espeak-ng reads their digits),
+    so callers can use one code path for every language.
+    """
+    text = re.sub(r"[\u2018\u2019]", "'", text)
+    text = re.sub(r"[\u201c\u201d]", '"', text)
+    text = re.sub(r"[\u2013\u2014]", " — ", text)
+    if not language.lower().startswith("en"):
+        return re.sub(r"\s+", " ", text).strip()
+    text = _abbreviations(text)
+    if re.search(r"\d", text):
+        for pattern, fn in _RULES:
+            text = pattern.sub(fn, text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,102 @@
+"""The engine really speaks: real synthesis, measured with the shipped Whisper base."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from limelight.check.wer import wer, word_errors
+from limelight.errors import LimelightError, VoiceError
+
+TEXT3 = "The lighthouse keeper woke early. He climbed the stairs slowly! Was the lamp still burning?"
+
+
+def test_default_voice_wer_on_dev_sentences(tts, transcriber, en_sentences):
+    errors = total = 0
+    report = []
+    for sentence in en_sentences:
+        audio = tts.infer(sentence)
+        heard = transcriber.transcribe(audio, tts.sample_rate)
+        e, n = word_errors(sentence, heard)
+        errors, total = errors + e, total + n
+        if e:
+            report.append(f"{e}/{n}: {sentence!r} -> {heard!r}")
+    rate = errors / total
+    print(f"default voice {tts.engine.default_voice}: WER {rate:.2%} over {total} words\n" + "\n".join(report))
+    assert rate <= 0.05, "\n".join(report)
+
+
+def test_numbers_money_dates_are_spoken_as_words(tts, transcriber):
+    text = "On March 3rd, 2024 at 3:30 pm the ticket cost $12.50, about 45% more."
+    heard = transcriber.transcribe(tts.infer(text), tts.sample_rate)
+    assert wer(text, heard) <= 0.15, heard
+    assert "point" not in heard.lower()
+
+
+def test_stream_concatenates_to_offline(tts):
+    offline = tts.infer(TEXT3)
+    chunks = list(tts.infer_stream(TEXT3))
+    assert len(chunks) == 3
+    streamed = np.concatenate(chunks)
+    assert streamed.shape == offline.shape
+    np.testing.assert_allclose(streamed, offline, atol=1e-5)
+    two = list(tts.infer_stream(TEXT3, chunk_size=2))
+    assert len(two) == 2
+    np.testing.assert_allclose(np.concatenate(two), offline, atol=1e-5)
+
+
+def test_batch_equals_single(tts, tmp_path):
+    texts = ["First item.", "Second item, a little longer than the first."]
+    batch = tts.infer_batch(texts, out_dir=tmp_path)
+    for text, audio in zip(texts, batch, strict=True):
+        np.testing.assert_allclose(audio, tts.infer(text), atol=1e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0000.wav", "0001.wav"]
+
+
+def test_sentence_over_token_limit_is_split_not_truncated(tts, transcriber, en_sentences):
+    # One run-on sentence of ~700 characters, well over Kokoro's 510-token context.
+    text = "; and ".join(s.rstrip(".?!") for s in en_sentences[:7]) + "."
+    assert len(tts.engine.tokens(tts.engine.phonemize(text))) > 510
+    audio = tts.infer(text)
+    seconds = len(audio) / tts.sample_rate
+    assert seconds > 25, seconds  # truncation to 510 tokens would give about 20 s
+    heard = transcriber.transcribe(audio, tts.sample_rate)
+    assert wer(text, heard) <= 0.15, heard
+
+
+def test_speed_changes_duration(tts):
+    text = "Speaking quickly or slowly changes how long this takes."
+    normal = len(tts.infer(text))
+    fast = len(tts.infer(text, speed=1.5))
+    assert 0.55 < fast / normal < 0.8
+
+
+def test_voices_and_blends(tts):
+    voices = tts.voices()
+    assert {"jf_alpha", "jm_kumo"} <= set(voices)
+    blend = tts.voice("jf_alpha:0.5,jm_kumo:0.5")
+    np.testing.assert_allclose(blend.style, 0.5 * voices["jf_alpha"].style + 0.5 * voices["jm_kumo"].style,
+                               atol=1e-6)
+    assert tts.infer("A blended voice.", voice="jf_alpha:0.5,jm_kumo:0.5").size > 0
+    with pytest.raises(VoiceError, match="unknown voice 'nobody'"):
+        tts.voice("nobody")
+    with pytest.raises(VoiceError, match="bad blend weight"):
+        tts.voice("jf_alpha:x")
+
+
+def test_empty_text_and_bad_speed_are_user_errors(tts):
+    with pytest.raises(LimelightError, match="empty"):
+        tts.infer("   ")
+    with pytest.raises(LimelightError, match="speed"):
+        tts.infer("Hello.", speed=9)
+
+
+def test_piper_engine_speaks(piper_tts, transcriber, en_sentences):
+    errors = total = 0
+    for sentence in en_sentences[:4]:
+        audio = piper_tts.infer(sentence)
+        e, n = word_errors(sentence, transcriber.transcribe(audio, piper_tts.sample_rate))
+        errors, total = errors + e, total + n
+    assert errors / total <= 0.08
+    with pytest.raises(VoiceError):
+        piper_tts.infer("Hi.", voice="jf_alpha")

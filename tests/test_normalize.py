@@ -1,0 +1,53 @@
+import pytest
+
+from limelight.text.normalize import normalize
+from limelight.text.sentences import split_long, split_sentences
+
+
+@pytest.mark.parametrize("written, spoken", [
+    ("It costs $12.50.", "It costs twelve dollars and fifty cents."),
+    ("Pay $1 now", "Pay one dollar now"),
+    ("We raised €3 million", "We raised three million euros"),
+    ("About 45% agreed", "About forty-five percent agreed"),
+    ("the 21st century", "the twenty-first century"),
+    ("on the 3rd floor", "on the third floor"),
+    ("Meet at 3:30 pm", "Meet at three thirty p m"),
+    ("at 7:05", "at seven oh five"),
+    ("at 10am", "at ten a m"),
+    ("Born on March 3rd, 2024.", "Born on March third, twenty twenty-four."),
+    ("on 2001-09-11", "on September eleventh, two thousand and one"),
+    ("due 4/15/2025", "due April fifteenth, twenty twenty-five"),
+    ("in 1987", "in nineteen eighty-seven"),
+    ("1,250 people", "one thousand two hundred and fifty people"),
+    ("pi is 3.14", "pi is three point one four"),
+    ("It is -5 outside", "It is minus five outside"),
+    ("ran 5 km", "ran five kilometers"),
+    ("Dr. Smith met Mr. Jones", "Doctor Smith met Mister Jones"),
+    ("221 Baker St. in St. Louis", "two hundred and twenty-one Baker Street in Saint Louis"),
+    ("salt & pepper", "salt and pepper"),
+    ("tea, e.g. green", "tea, for example green"),
+])
+def test_english_written_forms_become_words(written, spoken):
+    assert normalize(written) == spoken
+
+
+def test_text_without_digits_is_untouched_apart_from_quotes():
+    assert normalize("He said \u201chello\u201d and left.") == 'He said "hello" and left.'
+
+
+def test_other_languages_pass_through():
+    assert normalize("Son las 8 y 30.", "es") == "Son las 8 y 30."
+
+
+def test_sentence_split_keeps_titles_and_punctuation():
+    assert split_sentences('Hello there. Mr. Smith said "hi!" Then he left... OK?\n\nNew paragraph') == [
+        "Hello there.", 'Mr. Smith said "hi!"', "Then he left...", "OK?", "New paragraph"]
+
+
+def test_long_sentences_split_at_clauses_then_words():
+    pieces = split_long("one two three, four five six; seven eight nine ten eleven twelve", 20)
+    assert pieces == ["one two three,", "four five six;", "seven eight nine ten", "eleven twelve"]
+    assert all(len(p) <= 20 for p in pieces)
+    very_long = " ".join(["word"] * 200)
+    assert all(len(p) <= 50 for p in split_long(very_long, 50))
+    assert " ".join(split_long(very_long, 50)) == very_long
