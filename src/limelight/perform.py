@@ -1,0 +1,516 @@
+"""The Performer: a directed script in, a finished performance out.
+
+It runs the stages in order — ``script`` (parse) → ``voice`` (who) + ``direct`` (how) → ``plan`` (≤ 15 s chunks)
+→ ``engine`` (speech) → direction DSP → ``check`` (Whisper match, retry) → ``scene`` (ambience, effects, room) —
+and records what it did per chunk. `stream` yields audio as chunks finish; `perform` collects the same pieces;
+`perform_to_file` writes them as they come (bounded memory, a playable file even after Ctrl-C).
+
+Stages that are optional at run time (direction DSP, events, voice design/cloning, scene) are looked up once;
+if one is missing the option is still validated and the metadata says it was *not applied*, never silently
+ignored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio.loudness import fade_edges, integrated_lufs, match_loudness
+from .engine import load_engine
+from .errors import LimelightError
+from .plan import EventItem, PlanItem, SceneItem, SilenceItem, SoundItem, SpeechChunk, plan_script
+from .plan.chunks import SENTENCE_PAUSE_S
+from .script import Script, TextSegment, parse
+from .voice import Voice, resolve_voice
+
+CHUNK_GAP_S = 0.3
+SOUND_GAP_S = 0.8
+EVENT_FALLBACK_S = 0.4
+MAX_ATTEMPTS = 3
+WHISPER_MATCH_FACTOR = 0.6  # whispered speech is harder for ASR; its bar is lowered and reported
+MODES = ("generate", "voice_design")
+DESIGN_PREVIEW_TEXT = ("Hello. This is a preview of the voice you described. I can speak calmly, or with feeling, "
+                       "and I can tell a story from beginning to end.")
+
+
+def _optional(module: str, name: str) -> Any | None:
+    """A function from a stage that may not be installed in this build (None if absent)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+@dataclass
+class PerformOptions:
+    """Every knob of a performance, validated once (names and defaults follow DESIGN.md §4)."""
+
+    background_sfx: bool = False
+    validate: bool = True
+    seed: int = -1
+    pace: float = 1.5
+    reference: Any = None  # None | (audio, sr) | path | Voice
+    language: str | None = None
+    min_match_ratio: float = 0.90
+    voice: str | Voice | None = None
+    speed: float = 1.0
+    skip_vc: bool = False
+    vc_steps: int = 25
+    vc_cfg_rate: float = 0.5
+    mode: str = "generate"
+    max_attempts: int = MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str, str]] = [
+            (0.5 <= self.pace <= 3.0, "pace", f"pace must be between 0.5 and 3.0, got {self.pace}"),
+            (0.5 <= self.speed <= 2.0, "speed", f"speed must be between 0.5 and 2.0, got {self.speed}"),
+            (0.0 <= self.min_match_ratio <= 1.0, "min_match_ratio",
+             f"min_match_ratio must be between 0 and 1, got {self.min_match_ratio}"),
+            (-1 <= self.seed <= 2**31 - 1, "seed", f"seed must be -1 (random) or 0..2147483647, got {self.seed}"),
+            (1 <= self.vc_steps <= 200, "vc_steps", f"vc_steps must be between 1 and 200, got {self.vc_steps}"),
+            (0.0 <= self.vc_cfg_rate <= 5.0, "vc_cfg_rate",
+             f"vc_cfg_rate must be between 0 and 5, got {self.vc_cfg_rate}"),
+            (self.mode in MODES, "mode", f"mode must be one of {', '.join(MODES)}, got {self.mode!r}"),
+            (1 <= self.max_attempts <= 6, "max_attempts", "max_attempts must be between 1 and 6"),
+        ]
+        for ok, fld, message in checks:
+            if not ok:
+                raise LimelightError(message, field=fld)
+
+
+@dataclass
+class Performance:
+    """The result: audio, its rate, and a report of what was done (see DESIGN.md §2b for the metadata keys)."""
+
+    audio: np.ndarray
+    sample_rate: int
+    metadata: dict[str, Any]
+    stems: dict[str, np.ndarray] | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        from .audio.wav import write_wav
+
+        return write_wav(path, self.audio, self.sample_rate)
+
+
+@dataclass
+class _Piece:
+    """One rendered plan item on its way out: audio plus the report row for a speech chunk."""
+
+    audio: np.ndarray
+    chunk: dict[str, Any] | None = None
+    sound: Any = None  # PlacedEffect-like (description, offset) for the scene mix
+
+
+@dataclass
+class _Run:
+    """State of one performance (not shared between calls, so `perform` is safe to call from threads)."""
+
+    script: Script
+    options: PerformOptions
+    seed: int
+    rng: np.random.Generator
+    voices: dict[str, Voice]
+    directions: dict[int, Any] = field(default_factory=dict)
+    not_applied: list[dict[str, str]] = field(default_factory=list)
+    sounds: list[tuple[str, float]] = field(default_factory=list)
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    scenes: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_samples: int = 0
+
+    def skip(self, fld: str, reason: str) -> None:
+        entry = {"field": fld, "reason": reason}
+        if entry not in self.not_applied:
+            self.not_applied.append(entry)
+
+
+class Performer:
+    """Loads the engine (and, lazily, Whisper) once; `perform` can then be called many times, from threads."""
+
+    def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
+                 threads: int | None = None) -> None:
+        self.engine = load_engine(engine, model=model, device=device, threads=threads)
+        self.sample_rate: int = self.engine.sample_rate
+        self._transcriber: Any = None
+        self._lock = threading.Lock()
+        self._interpret = _optional("limelight.direct", "interpret")
+        self._apply_direction = _optional("limelight.direct.dsp", "apply_direction")
+        self._render_event = _optional("limelight.direct.dsp", "render_event") or _optional(
+            "limelight.direct.events", "render_event")
+        self._design_voice = _optional("limelight.voice.design", "design_voice")
+        self._clone_voice = _optional("limelight.voice.clone", "clone_voice")
+        self._load_reference = _optional("limelight.voice.reference", "load_reference")
+        self._library = _optional("limelight.voice.library", "VoiceLibrary")
+
+    # ----------------------------------------------------------------------------------------- public API
+    def perform(self, script: str | Script, **options: Any) -> Performance:
+        """Render a whole script (markup or plain text) and return it with its report."""
+        t0 = time.perf_counter()
+        run = self._start(script, options)
+        pieces = list(self._render(run))
+        voice = np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32)
+        audio, stems = self._mix(run, voice)
+        return Performance(audio=audio, sample_rate=self.sample_rate,
+                           metadata=self._metadata(run, len(audio), t0), stems=stems)
+
+    def stream(self, script: str | Script, **options: Any) -> Iterator[np.ndarray]:
+        """Yield audio as each chunk is finished. With a scene to mix, the mix needs the whole voice first, so
+        the audio then comes at the end (in 1-second pieces)."""
+        run = self._start(script, options)
+        if self._needs_mix(run):
+            voice = np.concatenate([p.audio for p in self._render(run)] or [np.zeros(0, np.float32)])
+            audio, _ = self._mix(run, voice)
+            for i in range(0, len(audio), self.sample_rate):
+                yield audio[i:i + self.sample_rate]
+            return
+        for piece in self._render(run):
+            if piece.audio.size:
+                yield piece.audio
+
+    def perform_to_file(self, script: str | Script, path: str | os.PathLike[str],
+                        progress: Callable[[int, int], None] | None = None, **options: Any) -> dict[str, Any]:
+        """Write the performance to a WAV as chunks finish; memory stays bounded by one chunk.
+
+        If interrupted (Ctrl-C), the file written so far is closed properly and stays playable.
+        """
+        import soundfile as sf
+
+        from .audio.wav import check_writable, to_pcm16
+
+        out = check_writable(path)
+        t0 = time.perf_counter()
+        run = self._start(script, options)
+        if self._needs_mix(run):
+            perf = self.perform(script, **options)
+            perf.write(out)
+            return perf.metadata
+        total = sum(1 for _ in self._plan(run) if True)
+        done = 0
+        with sf.SoundFile(str(out), "w", samplerate=self.sample_rate, channels=1, subtype="PCM_16",
+                          format="WAV") as fh:
+            for piece in self._render(run):
+                fh.write(to_pcm16(piece.audio))
+                done += 1
+                if progress:
+                    progress(done, total)
+        return self._metadata(run, run.elapsed_samples, t0)
+
+    def explain(self, script: str | Script, **options: Any) -> list[dict[str, Any]]:
+        """The plan as rows (what each segment will be, by whom, with which Direction) without synthesis."""
+        run = self._start(script, options)
+        rows: list[dict[str, Any]] = []
+        for item in self._plan(run):
+            if isinstance(item, SpeechChunk):
+                d = item.direction
+                rows.append({"kind": "speech", "where": f"{item.line}:{item.col}", "speaker": item.speaker_id,
+                             "voice": run.voices[item.speaker_id].name, "text": item.text,
+                             "est_s": item.est_s, "speed": round(item.speed, 3),
+                             "direction": _direction_dict(d)})
+            elif isinstance(item, SilenceItem):
+                rows.append({"kind": "pause", "seconds": item.seconds, "reason": item.reason})
+            elif isinstance(item, EventItem):
+                rows.append({"kind": "event", "where": f"{item.line}:{item.col}", "event": item.event,
+                             "speaker": item.speaker_id, "manner": item.manner})
+            elif isinstance(item, SoundItem):
+                rows.append({"kind": "sound", "where": f"{item.line}:{item.col}", "description": item.description})
+            elif isinstance(item, SceneItem):
+                rows.append({"kind": "scene", "scene": item.scene, "shot": item.shot})
+        return rows
+
+    @property
+    def transcriber(self) -> Any:
+        with self._lock:
+            if self._transcriber is None:
+                from .check.asr import shared_transcriber
+
+                self._transcriber = shared_transcriber()
+            return self._transcriber
+
+    # ------------------------------------------------------------------------------------------ set-up
+    def _start(self, source: str | Script, raw_options: dict[str, Any]) -> _Run:
+        unknown = set(raw_options) - {f for f in PerformOptions.__dataclass_fields__}
+        if unknown:
+            raise LimelightError(f"unknown option {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        options = PerformOptions(**raw_options)
+        if isinstance(source, Script):
+            script = source
+        else:
+            if not isinstance(source, str) or not source.strip():
+                raise LimelightError("the script is empty", field="prompt")
+            script = parse(source)
+        if options.language:
+            from .text.phonemes import espeak_voice
+
+            espeak_voice(options.language)  # validates, listing supported codes
+        seed = options.seed if options.seed >= 0 else secrets.randbelow(2**31 - 1)
+        run = _Run(script=script, options=options, seed=seed, rng=np.random.default_rng(seed), voices={})
+        run.voices = self._cast(run)
+        if options.mode == "voice_design":
+            run.script = self._design_preview_script(run)
+        if not options.validate:
+            run.skip("validate", "validation disabled by request")
+        return run
+
+    def _design_preview_script(self, run: _Run) -> Script:
+        """voice_design mode: the described voice reads a ~15 s preview instead of the script's words."""
+        first = run.script.speakers[0]
+        preview = TextSegment(text=DESIGN_PREVIEW_TEXT, speaker_id=first.id, action=None, register=None,
+                              language=first.language, line=1, col=1)
+        return replace(run.script, segments=(preview,), speakers=(first,))
+
+    def _cast(self, run: _Run) -> dict[str, Voice]:
+        """Pick a Voice for every speaker: explicit option → known name → clone → design → gender default."""
+        opts = run.options
+        available = dict(self.engine.voices())
+        if self._library is not None and self.engine.name == "kokoro":
+            try:
+                available.update({v.name: v for v in self._library().list()})
+            except Exception:  # a broken user library must not stop a performance  # noqa: BLE001
+                run.skip("voice", "the voice library could not be read")
+        cloned = self._clone(run, available) if opts.reference is not None else None
+        voices: dict[str, Voice] = {}
+        for i, speaker in enumerate(run.script.speakers):
+            if cloned is not None and i == 0:
+                voices[speaker.id] = cloned
+            elif opts.voice is not None:
+                voices[speaker.id] = resolve_voice(opts.voice, available, self.engine.default_voice)
+            elif speaker.voice and speaker.voice.strip() in available:
+                voices[speaker.id] = available[speaker.voice.strip()]
+            elif speaker.voice and self._design_voice is not None and self.engine.name == "kokoro":
+                voices[speaker.id] = self._design_voice(speaker.voice, speaker.gender)
+            else:
+                if speaker.voice:
+                    run.skip("voice", "voice design is not available in this build; a stock voice of the "
+                                      "requested gender was used")
+                voices[speaker.id] = self._stock_voice(speaker.gender, available)
+        return voices
+
+    def _stock_voice(self, gender: str | None, available: dict[str, Voice]) -> Voice:
+        default = available[self.engine.default_voice]
+        if gender is None or default.gender == gender:
+            return default
+        same = [v for v in self.engine.voices().values() if v.gender == gender]
+        return same[0] if same else default
+
+    def _clone(self, run: _Run, available: dict[str, Voice]) -> Voice | None:
+        opts = run.options
+        ref = opts.reference
+        if isinstance(ref, Voice):
+            return ref
+        if opts.skip_vc:
+            run.skip("reference_voice_url", "skip_vc is set: the reference was checked but its identity not used")
+            return None
+        if self._clone_voice is None or self.engine.name != "kokoro":
+            run.skip("reference_voice_url", "voice cloning is not available in this build")
+            return None
+        if isinstance(ref, (str, os.PathLike)):
+            if self._load_reference is None:
+                raise LimelightError("cannot read reference audio files in this build", field="reference")
+            audio, sr = self._load_reference(ref)
+        else:
+            audio, sr = ref
+        return self._clone_voice(np.asarray(audio, np.float32), int(sr), "reference")
+
+    # --------------------------------------------------------------------------------------- planning
+    def _direction(self, run: _Run, seg: TextSegment) -> Any:
+        if self._interpret is None:
+            if seg.action or seg.register:
+                run.skip("action", "the direction stage is not available in this build")
+            return None
+        speaker = run.script.speaker(seg.speaker_id)
+        description = speaker.voice if run.script.source_is_markup else None
+        return self._interpret(seg.action, description, seg.register)
+
+    def _speed(self, run: _Run, direction: Any) -> float:
+        """Engine speed: the user's speed × pace (1.5 is neutral; higher = slower) × the direction's tempo."""
+        tempo = float(getattr(direction, "speed", 1.0) or 1.0)
+        return float(np.clip(run.options.speed * (1.5 / run.options.pace) * tempo, 0.4, 2.5))
+
+    def _plan(self, run: _Run) -> list[PlanItem]:
+        language = run.options.language
+
+        def count(text: str, lang: str) -> int:
+            return len(self._tokens(text, language or lang))
+
+        def direction_for(seg: TextSegment) -> Any:
+            return self._direction(run, seg)
+
+        script = run.script
+        if language:
+            script = replace(script, segments=tuple(replace(s, language=language) if isinstance(s, TextSegment)
+                                                    else s for s in script.segments))
+        return plan_script(script, count_tokens=count, direction_for=direction_for,
+                           speed_for=lambda d: self._speed(run, d))
+
+    def _tokens(self, text: str, language: str) -> list[int] | str:
+        phonemes = self.engine.phonemize(text, language)
+        tokens = getattr(self.engine, "tokens", None)
+        return tokens(phonemes) if tokens else phonemes
+
+    # -------------------------------------------------------------------------------------- rendering
+    def _render(self, run: _Run) -> Iterator[_Piece]:
+        items = self._plan(run)
+        for i, item in enumerate(items):
+            if isinstance(item, SpeechChunk):
+                audio, report = self._speak(run, item)
+                report["start_s"] = round(run.elapsed_samples / self.sample_rate, 3)
+                run.chunks.append(report)
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if nxt is not None and not isinstance(nxt, SilenceItem):
+                    audio = np.concatenate([audio, np.zeros(int(CHUNK_GAP_S * self.sample_rate), np.float32)])
+                yield self._emit(run, audio, report)
+            elif isinstance(item, SilenceItem):
+                yield self._emit(run, np.zeros(int(item.seconds * self.sample_rate), np.float32))
+            elif isinstance(item, EventItem):
+                yield self._emit(run, self._event(run, item))
+            elif isinstance(item, SoundItem):
+                run.sounds.append((item.description, run.elapsed_samples / self.sample_rate))
+                gap = SOUND_GAP_S if run.options.background_sfx else CHUNK_GAP_S
+                yield self._emit(run, np.zeros(int(gap * self.sample_rate), np.float32))
+            elif isinstance(item, SceneItem):
+                run.scenes.append({"scene": item.scene, "shot": item.shot,
+                                   "at_s": round(run.elapsed_samples / self.sample_rate, 3)})
+
+    def _emit(self, run: _Run, audio: np.ndarray, report: dict[str, Any] | None = None) -> _Piece:
+        audio = np.asarray(audio, np.float32)
+        run.elapsed_samples += audio.size
+        return _Piece(audio=audio, chunk=report)
+
+    def _event(self, run: _Run, item: EventItem) -> np.ndarray:
+        if item.event in ("pause", "long_pause"):
+            return np.zeros(int((1.5 if item.event == "long_pause" else 0.6) * self.sample_rate), np.float32)
+        if self._render_event is None or self.engine.name != "kokoro":
+            run.skip("events", "non-verbal event rendering is not available in this build; events became pauses")
+            return np.zeros(int(EVENT_FALLBACK_S * self.sample_rate), np.float32)
+        audio = self._render_event(item.event, run.voices[item.speaker_id], self.sample_rate, self.engine, run.rng,
+                                   manner=item.manner)
+        return fade_edges(match_loudness(np.asarray(audio, np.float32), self.sample_rate, -26.0), self.sample_rate)
+
+    def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float) -> np.ndarray:
+        gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
+        parts: list[np.ndarray] = []
+        for sentence in chunk.sentences:
+            if parts:
+                parts.append(gap)
+            parts.append(self.engine.synthesize(sentence, voice, speed=speed, language=chunk.language))
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def _speak(self, run: _Run, chunk: SpeechChunk) -> tuple[np.ndarray, dict[str, Any]]:
+        """Render one chunk, validate it with Whisper, and retry with variations when it is garbled."""
+        opts = run.options
+        voice = run.voices[chunk.speaker_id]
+        direction = chunk.direction
+        whisper = getattr(direction, "register", "normal") == "whisper"
+        bar = opts.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
+        best: tuple[float, np.ndarray, str] | None = None
+        attempts = 0
+        for attempt in range(opts.max_attempts if opts.validate else 1):
+            attempts = attempt + 1
+            v, speed = self._variation(run, voice, chunk.speed, attempt)
+            audio = match_loudness(self._synthesize(chunk, v, speed), self.sample_rate)
+            audio = self._directed(run, audio, direction)
+            if not opts.validate:
+                best = (float("nan"), audio, "")
+                break
+            from .check.wer import match_ratio
+
+            heard = self.transcriber.transcribe(audio, self.sample_rate, chunk.language)
+            ratio = match_ratio(chunk.text, heard, chunk.language)
+            if best is None or ratio > best[0]:
+                best = (ratio, audio, heard)
+            if ratio >= bar:
+                break
+        assert best is not None
+        ratio, audio, heard = best
+        audio = fade_edges(audio, self.sample_rate)
+        report = {
+            "index": chunk.index, "text": chunk.text, "written": chunk.written, "speaker": chunk.speaker_id,
+            "voice": voice.name, "language": chunk.language, "duration_s": round(len(audio) / self.sample_rate, 3),
+            "est_duration_s": chunk.est_s, "match_ratio": None if np.isnan(ratio) else round(ratio, 4),
+            "attempts": attempts, "transcript": heard, "passed": None if np.isnan(ratio) else bool(ratio >= bar),
+            "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
+            "direction": _direction_dict(direction), "line": chunk.line, "col": chunk.col,
+        }
+        return audio, report
+
+    def _variation(self, run: _Run, voice: Voice, speed: float, attempt: int) -> tuple[Voice, float]:
+        """Attempt 0 is the plain rendering; retries nudge tempo and the style row (seeded, reproducible)."""
+        if attempt == 0:
+            return voice, speed
+        rng = np.random.default_rng([run.seed, attempt, len(run.chunks)])
+        jitter = rng.normal(0.0, 0.02, size=voice.style.shape[1]).astype(np.float32) * voice.style.std(axis=0)
+        varied = replace(voice, style=voice.style + jitter, name=voice.name)
+        factor = (0.92, 1.06, 0.88, 1.1, 0.95)[(attempt - 1) % 5]
+        return varied, float(np.clip(speed * factor, 0.4, 2.5))
+
+    def _directed(self, run: _Run, audio: np.ndarray, direction: Any) -> np.ndarray:
+        if direction is None or getattr(direction, "is_neutral", True):
+            return audio
+        if self._apply_direction is None:
+            run.skip("action", "direction DSP is not available in this build; only tempo was applied")
+            return audio
+        return np.asarray(self._apply_direction(audio, self.sample_rate, direction, run.rng), np.float32)
+
+    # ------------------------------------------------------------------------------------------ mixing
+    def _needs_mix(self, run: _Run) -> bool:
+        return bool(run.script.scene or run.scenes or any(isinstance(s, SoundItem) for s in self._plan(run))
+                    ) and _optional("limelight.scene.mix", "mix_scene") is not None
+
+    def _mix(self, run: _Run, voice: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+        mix_scene = _optional("limelight.scene.mix", "mix_scene")
+        has_scene = bool(run.script.scene or run.sounds)
+        if not has_scene:
+            return voice, None
+        if mix_scene is None:
+            run.skip("background_sfx", "the scene stage is not available in this build")
+            return voice, None
+        placed_cls = _optional("limelight.scene.mix", "PlacedEffect")
+        effects = [placed_cls(description=d, at_s=t) for d, t in run.sounds]
+        if len(run.scenes) > 0:
+            run.skip("scene", "scene changes inside one performance use the first scene's ambience")
+        mixed = mix_scene(voice, self.sample_rate, run.script.scene, run.script.shot, effects,
+                          run.options.background_sfx, run.seed)
+        run.scenes.insert(0, {"report": mixed.report.as_dict()})
+        stems = {"voice": mixed.voice, "ambience": mixed.ambience, "effects": mixed.effects}
+        return np.asarray(mixed.mix, np.float32), stems
+
+    def _metadata(self, run: _Run, n_samples: int, t0: float) -> dict[str, Any]:
+        ratios = [c["match_ratio"] for c in run.chunks if c["match_ratio"] is not None]
+        return {
+            "duration_s": round(n_samples / self.sample_rate, 3),
+            "sample_rate": self.sample_rate,
+            "processing_ms": int((time.perf_counter() - t0) * 1000),
+            "seed": run.seed,
+            "engine": self.engine.name,
+            "mode": run.options.mode,
+            "voices": {sid: {"name": v.name, "source": v.source, "gender": v.gender} for sid, v in run.voices.items()},
+            "chunks": run.chunks,
+            "min_match_ratio": run.options.min_match_ratio,
+            "match_ratio": round(float(np.mean(ratios)), 4) if ratios else None,
+            "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in run.sounds],
+            "scene": run.scenes[0].get("report") if run.scenes and "report" in run.scenes[0] else None,
+            "not_applied": run.not_applied,
+        }
+
+
+def _direction_dict(direction: Any) -> dict[str, Any] | None:
+    if direction is None:
+        return None
+    if hasattr(direction, "as_dict"):
+        return dict(direction.as_dict())
+    if is_dataclass(direction):
+        return asdict(direction)
+    return {"value": str(direction)}
