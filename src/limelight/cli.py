@@ -41,28 +41,104 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
-    from .api import Limelight
-    from .audio.wav import check_writable, write_wav
+    from .audio.wav import check_writable
 
     text = _read_text(args)
     if not text.strip():
         raise LimelightError("text is empty", field="text")
+    if args.explain:
+        return _explain(text, args)
     check_writable(args.output)
-    tts = Limelight(engine=args.engine, model=args.model)
-    voice = tts.voice(args.voice)  # fail on an unknown voice before any synthesis
-    sentences = tts.sentences(text, args.language)
-    chunks = tts.infer_stream(text, voice=voice, speed=args.speed, language=args.language)
-    if len(sentences) > 1 and not args.quiet:
+    if args.stems and not args.background_sfx:
+        raise LimelightError("--stems needs --background-sfx (the stems are voice, ambience and effects)",
+                             field="stems")
+    from .perform import Performer
+
+    performer = Performer(engine=args.engine, model=args.model)
+    options = _perform_options(args)
+    bar = None
+    if not args.quiet:
         from tqdm import tqdm
 
-        chunks = tqdm(chunks, total=len(sentences), unit="sentence", file=sys.stderr, desc="speaking")
-    import numpy as np
+        bar = tqdm(total=0, unit="piece", file=sys.stderr, desc="performing", leave=False)
 
-    audio = np.concatenate(list(chunks))
-    write_wav(args.output, audio, tts.sample_rate)
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    if args.stems:
+        perf = performer.perform(text, **options)
+        perf.write(args.output)
+        _write_stems(perf, args.output)
+        meta = perf.metadata
+    else:
+        meta = performer.perform_to_file(text, args.output, progress=progress, **options)
+    if bar is not None:
+        bar.close()
+    if args.metadata:
+        import json
+
+        with open(args.metadata, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, indent=2, default=str)
     if not args.quiet:
-        print(f"wrote {args.output} ({len(audio) / tts.sample_rate:.2f} s, {tts.sample_rate} Hz, voice {voice.name})",
+        voices = ", ".join(v["name"] for v in meta["voices"].values())
+        print(f"wrote {args.output} ({meta['duration_s']:.2f} s, {meta['sample_rate']} Hz, voice {voices})",
               file=sys.stderr)
+        for item in meta["not_applied"]:
+            print(f"note: {item['field']}: {item['reason']}", file=sys.stderr)
+    return 0
+
+
+def _perform_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {
+        "voice": args.voice, "speed": args.speed, "pace": args.pace, "seed": args.seed,
+        "validate": args.validate, "background_sfx": args.background_sfx, "language": args.language,
+    }
+    if args.reference:
+        options["reference"] = args.reference
+    return options
+
+
+def _write_stems(perf: object, output: str) -> None:
+    from pathlib import Path
+
+    from .audio.wav import write_wav
+
+    stems = getattr(perf, "stems", None) or {}
+    base = Path(output)
+    for name, audio in stems.items():
+        write_wav(base.with_name(f"{base.stem}.{name}.wav"), audio, perf.sample_rate)  # type: ignore[attr-defined]
+
+
+def _explain(text: str, args: argparse.Namespace) -> int:
+    """Print the parsed script and each segment's Direction as a table, without synthesising."""
+    from .perform import Performer
+
+    performer = Performer(engine=args.engine, model=args.model)
+    rows = performer.explain(text, **{k: v for k, v in _perform_options(args).items() if k != "validate"})
+    print(f"{'#':>3} {'kind':7} {'where':7} {'speaker/voice':22} {'what':44} direction")
+    for i, row in enumerate(rows):
+        kind = row["kind"]
+        if kind == "speech":
+            d = row["direction"] or {}
+            changed = {k: v for k, v in d.items() if k not in ("labels", "speed") and v not in (0.0, 1.0, False, "normal", ())}
+            detail = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items())
+            labels = ",".join(d.get("labels", ()) or ())
+            who = f"{row['speaker']}/{row['voice']}"
+            what = (row["text"][:41] + "...") if len(row["text"]) > 44 else row["text"]
+            print(f"{i:>3} {kind:7} {row['where']:7} {who:22} {what:44} speed={row['speed']:g} {detail}"
+                  + (f" [{labels}]" if labels else ""))
+        elif kind == "pause":
+            print(f"{i:>3} {kind:7} {'':7} {'':22} {row['seconds']:.2f} s ({row['reason']})")
+        elif kind == "event":
+            print(f"{i:>3} {kind:7} {row['where']:7} {row['speaker']:22} [{row['event']}]"
+                  + (f" {row['manner']}" if row.get("manner") else ""))
+        elif kind == "sound":
+            print(f"{i:>3} {kind:7} {row['where']:7} {'':22} <sound> {row['description']}")
+        else:
+            print(f"{i:>3} {kind:7} {'':7} {'':22} scene={row.get('scene')} shot={row.get('shot')}")
     return 0
 
 
@@ -84,12 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     say = sub.add_parser("say", help="speak text to a WAV file")
     say.add_argument("text", nargs="?", help="text to speak, or - to read stdin")
     say.add_argument("-f", "--file", help="read the text from this UTF-8 file")
-    say.add_argument("-o", "--output", required=True, help="output WAV path")
+    say.add_argument("-o", "--output", help="output WAV path (required unless --explain)")
     say.add_argument("--voice", help="voice name or blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate multiplier (default 1.0)")
     say.add_argument("--language", default="en", help="language code (default en)")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
     say.add_argument("--model", help="Kokoro ONNX model path or URL (default: the shipped int8 model)")
+    say.add_argument("--reference", help="reference audio (3-30 s wav/flac/ogg/mp3) whose voice to clone")
+    say.add_argument("--pace", type=float, default=1.5, help="duration allocation; higher = slower (default 1.5)")
+    say.add_argument("--seed", type=int, default=-1, help="random seed for variations (-1 = random)")
+    say.add_argument("--validate", action="store_true", help="check each chunk with Whisper and retry if garbled")
+    say.add_argument("--background-sfx", action="store_true", help="keep scene ambience and sound effects")
+    say.add_argument("--stems", action="store_true", help="also write OUT.voice/.ambience/.effects.wav")
+    say.add_argument("--explain", action="store_true", help="print the parsed script and directions; no audio")
+    say.add_argument("--metadata", help="write the performance report (JSON) to this path")
     say.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     say.set_defaults(func=_cmd_say)
 
@@ -102,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "say" and not args.explain and not args.output:
+        parser.error("say needs -o/--output (or --explain)")
     try:
         return int(args.func(args))
     except LimelightError as exc:
