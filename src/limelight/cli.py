@@ -57,16 +57,18 @@ def _cmd_say(args: argparse.Namespace) -> int:
     performer = Performer(engine=args.engine, model=args.model)
     options = _perform_options(args)
     bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=0, unit="piece", file=sys.stderr, desc="performing", leave=False)
 
     def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+        # Created on the first finished piece, so input errors (raised before any work) print alone.
+        nonlocal bar
+        if args.quiet or total < 2:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="piece", file=sys.stderr, desc="performing", leave=False)
+        bar.n = done
+        bar.refresh()
 
     if args.stems:
         perf = performer.perform(text, **options)

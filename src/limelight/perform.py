@@ -417,6 +417,7 @@ class Performer:
         bar = opts.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
         best: tuple[float, np.ndarray, str] | None = None
         attempts = 0
+        ratios: list[float] = []
         for attempt in range(opts.max_attempts if opts.validate else 1):
             attempts = attempt + 1
             v, speed = self._variation(run, voice, chunk.speed, attempt)
@@ -429,6 +430,7 @@ class Performer:
 
             heard = self.transcriber.transcribe(audio, self.sample_rate, chunk.language)
             ratio = match_ratio(chunk.text, heard, chunk.language)
+            ratios.append(round(ratio, 4))
             if best is None or ratio > best[0]:
                 best = (ratio, audio, heard)
             if ratio >= bar:
@@ -440,21 +442,24 @@ class Performer:
             "index": chunk.index, "text": chunk.text, "written": chunk.written, "speaker": chunk.speaker_id,
             "voice": voice.name, "language": chunk.language, "duration_s": round(len(audio) / self.sample_rate, 3),
             "est_duration_s": chunk.est_s, "match_ratio": None if np.isnan(ratio) else round(ratio, 4),
-            "attempts": attempts, "transcript": heard, "passed": None if np.isnan(ratio) else bool(ratio >= bar),
+            "attempts": attempts, "attempt_ratios": ratios, "transcript": heard,
+            "passed": None if np.isnan(ratio) else bool(ratio >= bar),
             "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
             "direction": _direction_dict(direction), "line": chunk.line, "col": chunk.col,
         }
         return audio, report
 
     def _variation(self, run: _Run, voice: Voice, speed: float, attempt: int) -> tuple[Voice, float]:
-        """Attempt 0 is the plain rendering; retries nudge tempo and the style row (seeded, reproducible)."""
+        """Attempt 0 is the plain rendering. Retries trade style for intelligibility: the tempo moves halfway,
+        then all the way, back to the voice's natural 1.0 (garbling is most often over-fast or over-slow
+        speech), and the style row gets a small seeded nudge so a retry is never an identical rendering."""
         if attempt == 0:
             return voice, speed
         rng = np.random.default_rng([run.seed, attempt, len(run.chunks)])
         jitter = rng.normal(0.0, 0.02, size=voice.style.shape[1]).astype(np.float32) * voice.style.std(axis=0)
         varied = replace(voice, style=voice.style + jitter, name=voice.name)
-        factor = (0.92, 1.06, 0.88, 1.1, 0.95)[(attempt - 1) % 5]
-        return varied, float(np.clip(speed * factor, 0.4, 2.5))
+        toward = min(1.0, 0.5 * attempt)
+        return varied, float(speed + (1.0 - speed) * toward)
 
     def _directed(self, run: _Run, audio: np.ndarray, direction: Any) -> np.ndarray:
         if direction is None or getattr(direction, "is_neutral", True):
