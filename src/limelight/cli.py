@@ -125,7 +125,8 @@ def _explain(text: str, args: argparse.Namespace) -> int:
         kind = row["kind"]
         if kind == "speech":
             d = row["direction"] or {}
-            changed = {k: v for k, v in d.items() if k not in ("labels", "speed") and v not in (0.0, 1.0, False, "normal", ())}
+            neutral = (0.0, 1.0, False, "normal", ())
+            changed = {k: v for k, v in d.items() if k not in ("labels", "speed") and v not in neutral}
             detail = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items())
             labels = ",".join(d.get("labels", ()) or ())
             who = f"{row['speaker']}/{row['voice']}"
