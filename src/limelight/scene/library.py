@@ -75,7 +75,7 @@ SOUNDS: dict[str, SoundSpec] = {s.name: s for s in [
          room="outdoors", conflicts=("thunderstorm",)),
     _amb("thunderstorm", ambience.thunderstorm, -18,
          ("a thunderstorm", "a storm with thunder and heavy rain", "distant thunder rolling in the rain",
-          "a stormy night"),
+          "a stormy night", "a storm with wind and rain"),
          ("thunderstorm", "storm", "stormy", "thunder", "lightning", "tempest", "hurricane"),
          conflicts=(*_RAIN, "wind")),
     _amb("ocean", ambience.ocean, -20,
@@ -174,7 +174,7 @@ def _matcher(kind: str | None) -> PhraseMatcher:
         if kind not in (None, "ambience", "effect"):
             raise ValueError(f"kind must be 'ambience', 'effect' or None, got {kind!r}")
         _matchers[kind] = PhraseMatcher([Candidate(s.name, s.phrasings, s.keywords) for s in SOUNDS.values()
-                                         if kind is None or s.kind == kind])
+                                         if kind is None or s.kind == kind], cache_name=f"scene-sounds-{kind}")
     return _matchers[kind]
 
 

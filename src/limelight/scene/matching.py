@@ -37,7 +37,7 @@ Measured on all-MiniLM-L6-v2: true paraphrases of library sounds scored 0.58–1
 footsteps 0.58, "her heart pounds" → heartbeat 0.61); unrelated descriptions up to 0.54 ("an explosion" →
 gunshot, "a bell tolls" → phone ring 0.52, "the kettle whistles" → clock 0.47)."""
 KEYWORD_THRESHOLD = 0.6
-"""Keyword score a candidate must reach (a decisive keyword scores ≥ 0.9, full phrase coverage 0.9)."""
+"""Keyword score a candidate must reach (a decisive keyword alone scores 0.9, half a phrasing ≈ 0.45)."""
 
 STOPWORDS = frozenset("""
 a an the of in on at to from by with and or but is are was were be been it its this that these those
@@ -93,7 +93,7 @@ def tokens(text: str) -> list[str]:
 
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
-_EMBED_UNAVAILABLE: list[str] = []  # holds the reason once the embedder failed to import or load
+_EMBED_UNAVAILABLE: list[str] = []  # holds the reason once the embedder failed to import
 
 
 def load_embedder() -> EmbedFn | None:
@@ -101,7 +101,7 @@ def load_embedder() -> EmbedFn | None:
     if _EMBED_UNAVAILABLE:
         return None
     try:
-        from ..text.embed import embed  # type: ignore[import-not-found]
+        from ..text.embed import embed
     except ImportError as exc:
         _EMBED_UNAVAILABLE.append(f"limelight.text.embed not importable: {exc}")
         log.info("scene matching falls back to keywords (%s)", _EMBED_UNAVAILABLE[0])
@@ -109,12 +109,27 @@ def load_embedder() -> EmbedFn | None:
     return embed
 
 
+def _embed_vocabulary(embed: EmbedFn, texts: list[str], cache_name: str | None) -> np.ndarray:
+    """Vectors of a fixed phrase list: from the embedder's disk cache when it has one (seconds saved per
+    process start), else computed. A test may substitute ``embed``; the cache is used only for the real one."""
+    if cache_name is not None:
+        try:
+            from ..text import embed as embed_module
+        except ImportError:
+            embed_module = None
+        if embed_module is not None and embed is getattr(embed_module, "embed", None) \
+                and hasattr(embed_module, "embed_cached"):
+            return np.asarray(embed_module.embed_cached(texts, cache_name), dtype=np.float32)
+    return np.asarray(embed(texts), dtype=np.float32)
+
+
 class PhraseMatcher:
     """Matches descriptions against a fixed list of candidates; phrasing embeddings are computed once."""
 
     def __init__(self, candidates: Sequence[Candidate], *, embed_threshold: float = EMBED_THRESHOLD,
-                 keyword_threshold: float = KEYWORD_THRESHOLD) -> None:
+                 keyword_threshold: float = KEYWORD_THRESHOLD, cache_name: str | None = None) -> None:
         self.candidates = list(candidates)
+        self.cache_name = cache_name
         self.embed_threshold = embed_threshold
         self.keyword_threshold = keyword_threshold
         self._phrases = [(c.name, p) for c in self.candidates for p in (*c.phrasings, *c.keywords)]
@@ -160,14 +175,14 @@ class PhraseMatcher:
             return found
         # auto: a decisive keyword also counts when the embedding missed it.
         seen = {m.name for m in found}
-        extra = [m for m in self._keyword(description) if m.name not in seen and m.score >= 0.9]
+        extra = [m for m in self._keyword(description) if m.name not in seen and m.score >= 0.8]
         return found + extra
 
     # -- the two methods ---------------------------------------------------------------------------------
 
     def _embedding(self, description: str, embed: EmbedFn) -> list[SoundMatch]:
         if self._phrase_vectors is None:
-            self._phrase_vectors = np.asarray(embed([p for _, p in self._phrases]), dtype=np.float32)
+            self._phrase_vectors = _embed_vocabulary(embed, [p for _, p in self._phrases], self.cache_name)
         query = np.asarray(embed([description]), dtype=np.float32)[0]
         cos = self._phrase_vectors @ query
         best: dict[str, SoundMatch] = {}
@@ -177,16 +192,22 @@ class PhraseMatcher:
         return sorted(best.values(), key=lambda m: -m.score)
 
     def _keyword(self, description: str) -> list[SoundMatch]:
+        """Best of: a decisive keyword present (0.9, 0.95 for a two-word one) or the idf-weighted share of a
+        phrasing's words present (× 0.9); then scaled by how much of the description the candidate's
+        vocabulary explains (× 0.75–1), so "a storm with thunder and heavy rain" is the storm, not the rain.
+        """
         words = set(tokens(description))
         if not words:
             return []
-        scored: list[tuple[float, float, SoundMatch]] = []
+        unknown = math.log(1.0 + len(self.candidates))  # a word no candidate uses weighs like a rare one
+        desc_weight = sum(self._idf.get(t, unknown) for t in words)
+        scored: list[SoundMatch] = []
         for c in self.candidates:
             best_score, best_phrase = 0.0, ""
             for kw in c.keywords:
                 kw_tokens = tokens(kw)
                 if kw_tokens and set(kw_tokens) <= words:
-                    s = min(1.0, 0.8 + 0.1 * len(kw_tokens))
+                    s = min(0.95, 0.85 + 0.05 * len(kw_tokens))
                     if s > best_score:
                         best_score, best_phrase = s, kw
             for phrase in c.phrasings:
@@ -197,9 +218,8 @@ class PhraseMatcher:
                 s = 0.9 * sum(self._idf[t] for t in p_tokens & words) / total
                 if s > best_score:
                     best_score, best_phrase = s, phrase
-            if best_score >= self.keyword_threshold:
-                # Tie-break: how much of the description this candidate's vocabulary explains.
-                covered = sum(self._idf.get(t, 0.0) for t in words & self._vocab[c.name])
-                scored.append((best_score, covered, SoundMatch(c.name, best_score, best_phrase, "keyword")))
-        scored.sort(key=lambda s: (-s[0], -s[1]))
-        return [m for _, _, m in scored]
+            explained = sum(self._idf.get(t, 0.0) for t in words & self._vocab[c.name]) / desc_weight
+            score = best_score * (0.75 + 0.25 * explained)
+            if score >= self.keyword_threshold:
+                scored.append(SoundMatch(c.name, score, best_phrase, "keyword"))
+        return sorted(scored, key=lambda m: -m.score)

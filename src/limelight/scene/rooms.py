@@ -50,9 +50,11 @@ class Room:
             x = sosfilt(sos, x)
             # Band-limiting removes energy; restore the broadband level so the voice keeps its loudness.
             x *= np.sqrt(np.mean(np.square(audio)) / (np.mean(np.square(x)) + 1e-20))
-        if self.drive > 0:
+        if self.drive > 0:  # a small speaker's distortion; keep the RMS, which saturation raises
+            level = np.sqrt(np.mean(np.square(x))) + 1e-20
             peak = float(np.max(np.abs(x))) + 1e-12
-            x = np.tanh(self.drive * x / peak) / np.tanh(self.drive) * peak
+            x = np.tanh(self.drive * x / peak)
+            x *= level / (np.sqrt(np.mean(np.square(x))) + 1e-20)
         return x.astype(np.float32)
 
 
@@ -70,12 +72,12 @@ def _impulse(room: Room, sr: int, seed: int) -> np.ndarray:
 ROOMS: dict[str, Room] = {r.name: r for r in [
     Room("dry", 0.0, phrasings=("a recording studio", "a dry voice booth"),
          keywords=("studio", "booth", "voiceover", "narrator")),
-    Room("small_room", 0.35, (2.0, 10.0), -13.0, 0.55,
+    Room("small_room", 0.35, (2.0, 10.0), -10.0, 0.55,
          phrasings=("a small room", "a bedroom at night", "a living room", "a kitchen", "a small apartment",
                     "a cozy log cabin"),
          keywords=("room", "bedroom", "living room", "kitchen", "apartment", "flat", "house", "home", "cabin",
                    "study", "cell", "attic", "basement", "cafe", "bar")),
-    Room("office", 0.5, (3.0, 15.0), -12.0, 0.55,
+    Room("office", 0.5, (3.0, 15.0), -9.0, 0.55,
          phrasings=("an office", "a meeting room", "a classroom", "a dimly lit office"),
          keywords=("office", "meeting room", "conference room", "classroom", "cubicle", "library", "clinic",
                    "hospital", "shop", "store")),
@@ -84,7 +86,7 @@ ROOMS: dict[str, Room] = {r.name: r for r in [
                     "a grand ballroom"),
          keywords=("hall", "cathedral", "church", "warehouse", "auditorium", "theater", "theatre", "arena",
                    "gym", "gymnasium", "ballroom", "museum", "cave", "tunnel", "station", "temple")),
-    Room("bathroom", 0.9, (1.5, 6.0), -6.0, 0.9,
+    Room("bathroom", 0.9, (1.5, 6.0), -4.0, 0.9,
          phrasings=("a tiled bathroom", "in the shower", "a stairwell", "a locker room"),
          keywords=("bathroom", "shower", "toilet", "restroom", "stairwell", "staircase", "tiled",
                    "locker room")),
@@ -100,12 +102,13 @@ ROOMS: dict[str, Room] = {r.name: r for r in [
     Room("telephone", 0.0, band_hz=(300.0, 3400.0), drive=1.5,
          phrasings=("a voice on the telephone", "heard over a phone call", "on the other end of the line"),
          keywords=("phone call", "telephone call", "phone line", "voicemail", "intercom", "speakerphone")),
-    Room("radio", 0.0, band_hz=(200.0, 5000.0), drive=2.5,
+    Room("radio", 0.0, band_hz=(200.0, 5000.0), drive=1.5,
          phrasings=("a voice over the radio", "an old radio broadcast", "a walkie talkie transmission"),
          keywords=("radio", "walkie talkie", "broadcast", "transmission", "loudspeaker", "megaphone")),
 ]}
 
-_room_matcher = PhraseMatcher([Candidate(r.name, r.phrasings, r.keywords) for r in ROOMS.values()])
+_room_matcher = PhraseMatcher([Candidate(r.name, r.phrasings, r.keywords) for r in ROOMS.values()],
+                              cache_name="scene-rooms")
 
 
 def room_for_scene(scene: str | None, *, method: Method = "auto") -> Room:
