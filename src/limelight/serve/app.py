@@ -1,0 +1,55 @@
+"""`create_app`: the FastAPI application with its gates, routes and error handlers wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from .. import __version__
+from .errors import install_error_handlers
+from .middleware import ApiKeyAuth, BodySizeLimit
+from .routes import generate, health, speech, voices
+from .settings import Settings
+from .state import ServerState
+
+DESCRIPTION = """Expressive speech from directed scripts, offline.
+
+* `POST /generate` — the seed's contract: `<speak>` markup or plain text in; base64 WAV and a report out.
+* `POST /v1/audio/speech` — OpenAI-compatible; point an OpenAI client's `base_url` at `/v1`.
+* `GET /voices`, `POST /voices`, `DELETE /voices/{name}` — voices (saving needs the voice library).
+
+Errors are always `{"status": "failed", "error": {"code", "message", "field"}}` with a 4xx status.
+A busy server answers 429 with `Retry-After` at once; it never holds a request it cannot serve.
+"""
+
+
+def create_app(settings: Settings | None = None, performer: Any = None) -> FastAPI:
+    """Build the app. ``performer`` (a loaded `limelight.Performer`) is shared by all workers; without one,
+    the app loads it at startup from ``settings.engine``."""
+    settings = settings or Settings.from_env()
+    state = ServerState(settings, performer)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.start()
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(title="limelight", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.limelight = state
+    install_error_handlers(app)
+    app.include_router(generate.router)
+    app.include_router(speech.router)
+    app.include_router(voices.router)
+    if voices.library_available():
+        app.include_router(voices.library_router)
+    app.include_router(health.router)
+    # Outermost first: the size cap, then authentication, run before any body is read.
+    app.add_middleware(ApiKeyAuth, keys=settings.api_keys)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,68 @@
+"""``POST /generate``: the seed's contract — a script in, base64 WAV and a performance report out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from ...audio.wav import wav_base64
+from ...errors import LimelightError
+from ..jsonable import jsonable
+from ..reference import ReferenceAudio
+from ..schemas import ErrorResponse, GenerateRequest, GenerateResponse
+from ..state import ServerState, server_state
+
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in {
+        400: "Malformed JSON", 401: "Missing or invalid API key", 413: "Body too large",
+        415: "Body is not JSON", 422: "Invalid field (named in error.field)", 429: "Server busy (Retry-After)",
+    }.items()
+}
+VC_REASON = ("identity transfer in this build is style-table cloning (limelight.voice.clone), which has no "
+             "step count or guidance rate")
+
+
+def check_prompt_length(text: str, limit: int, field: str) -> None:
+    if len(text) > limit:
+        raise LimelightError(f"{field} is {len(text)} characters; the limit is {limit}", field=field)
+
+
+def _report_unused_vc(req: GenerateRequest, metadata: dict[str, Any]) -> None:
+    """vc_steps/vc_cfg_rate are accepted and validated; until a stage uses them, say so in the report."""
+    if "vc" in metadata:
+        return
+    relevant = req.reference_voice_url is not None or bool({"vc_steps", "vc_cfg_rate"} & req.model_fields_set)
+    if not relevant:
+        return
+    not_applied = metadata.setdefault("not_applied", [])
+    for field in ("vc_steps", "vc_cfg_rate"):
+        if not any(e.get("field") == field for e in not_applied):
+            not_applied.append({"field": field, "reason": VC_REASON})
+
+
+@router.post("/generate", response_model=GenerateResponse, responses=ERRORS, tags=["speech"],
+             summary="Perform a script and return base64 WAV with a report")
+async def generate(req: GenerateRequest, state: ServerState = Depends(server_state)) -> dict[str, Any]:
+    check_prompt_length(req.prompt, state.settings.max_prompt_chars, "prompt")
+    options: dict[str, Any] = {
+        "background_sfx": req.background_sfx, "validate": req.validate_, "seed": req.seed, "pace": req.pace,
+        "min_match_ratio": req.min_match_ratio, "skip_vc": req.skip_vc, "vc_steps": req.vc_steps,
+        "vc_cfg_rate": req.vc_cfg_rate, "mode": req.mode, "language": req.language, "voice": req.voice,
+    }
+
+    def job() -> tuple[str, dict[str, Any]]:
+        ref: ReferenceAudio | None = None
+        if req.reference_voice_url is not None:
+            ref = state.fetcher.fetch(req.reference_voice_url)  # off the event loop, inside a worker slot
+        perf = state.performer.perform(req.prompt, reference=(ref.audio, ref.sample_rate) if ref else None, **options)
+        metadata = dict(perf.metadata)
+        if ref is not None:
+            metadata["reference"] = ref.report()
+        _report_unused_vc(req, metadata)
+        return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
+
+    audio, metadata = await state.pool.run(job)
+    return {"status": "succeeded", "audio": audio, "content_type": "audio/wav", "metadata": metadata}

@@ -1,0 +1,158 @@
+"""Request and response bodies, as pydantic models: the OpenAPI schema at /docs is generated from these.
+
+`GenerateRequest` keeps the seed's names and defaults exactly (DESIGN.md §4) and refuses unknown fields,
+so a misspelt option (``backgroundSfx``) is a 422 naming it rather than a silently ignored setting.
+`SpeechRequest` follows OpenAI's ``/v1/audio/speech`` body; unknown fields are tolerated there (clients send
+newer options) but reported back in the ``X-Limelight-Not-Applied`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .formats import FORMATS, UNSUPPORTED
+
+MAX_SEED = 2**31 - 1
+
+
+class GenerateRequest(BaseModel):
+    """``POST /generate``: perform a script (or plain text) and return base64 WAV plus a report."""
+
+    prompt: str = Field(..., min_length=1, description="`<speak>` markup or plain text.")
+    mode: Literal["generate", "voice_design"] = Field(
+        "generate", description="`generate`, or `voice_design` for a ~15 s preview of the described voice.")
+    reference_voice_url: str | None = Field(
+        None, min_length=1, max_length=40_000_000,
+        description="Reference audio to clone: http(s) URL or data: URL, 3–30 s, at most 20 MB. Private, loopback, "
+                    "link-local and metadata addresses are refused.")
+    background_sfx: bool = Field(False, description="Keep ambience and sound effects in the output.")
+    validate_: bool = Field(True, alias="validate", description="ASR check with retry on garbled output.")
+    seed: int = Field(-1, ge=-1, le=MAX_SEED, description="-1 picks a random seed (reported in metadata).")
+    pace: float = Field(1.5, ge=0.5, le=3.0, description="Duration allocation multiplier; higher = slower. "
+                        "1.5 is neutral.")
+    min_match_ratio: float = Field(0.90, ge=0.0, le=1.0, description="Validation threshold (word match ratio).")
+    skip_vc: bool = Field(False, description="Skip the identity-transfer step (the reference is checked but its "
+                          "identity is not used).")
+    vc_steps: int = Field(25, ge=1, le=200, description="Identity-transfer effort. This build transfers identity "
+                          "by cloning a Kokoro style table (no iterative steps); the value is validated and "
+                          "reported as not applied.")
+    vc_cfg_rate: float = Field(0.5, ge=0.0, le=5.0, description="Identity-transfer strength (guidance). Validated "
+                               "and reported as not applied in this build, like vc_steps.")
+    voice: str | None = Field(None, max_length=200, description="Extension: a voice name or blend "
+                              "('jf_alpha:0.7,jm_kumo:0.3'); overrides the markup's voice description.")
+    language: str | None = Field(None, max_length=16, description="Extension: language code overriding the "
+                                 "script's (e.g. 'en', 'ja').")
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt is empty")
+        return value
+
+
+class GenerateResponse(BaseModel):
+    status: Literal["succeeded"] = "succeeded"
+    audio: str = Field(..., description="Base64-encoded 16-bit PCM WAV.")
+    content_type: Literal["audio/wav"] = "audio/wav"
+    metadata: dict[str, Any] = Field(..., description="duration_s, sample_rate, processing_ms, seed, chunks, "
+                                     "not_applied, …")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    status: Literal["failed"] = "failed"
+    error: ErrorDetail
+
+
+class VoiceRef(BaseModel):
+    """OpenAI's newer object form of ``voice``: ``{"id": "..."}``."""
+
+    id: str = Field(..., min_length=1, max_length=200)
+
+
+class SpeechRequest(BaseModel):
+    """OpenAI ``POST /v1/audio/speech`` body (plus ``stream``, ``validate`` extensions)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(..., min_length=1, max_length=200, description="Accepted for compatibility (tts-1, "
+                       "tts-1-hd, gpt-4o-mini-tts, …); limelight has one engine and reports it in a header.")
+    input: str = Field(..., min_length=1, description="Text (or `<speak>` markup) to speak.")
+    voice: str | VoiceRef = Field(..., description="An OpenAI voice name (alloy, echo, …, mapped to a limelight "
+                                  "voice), a limelight voice name, or a saved library voice.")
+    instructions: str | None = Field(None, max_length=4096, description="Style instructions. Applied as a "
+                                     "stage direction (`<action>`) when the input is plain text.")
+    response_format: str = Field("mp3", description="wav, mp3, flac, opus or pcm (24 kHz 16-bit LE mono). "
+                                 "aac is not supported.")
+    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate. OpenAI allows 0.25–4; limelight "
+                         "renders 0.5–2.")
+    stream_format: Literal["audio"] | None = Field(None, description="Only `audio` (raw audio bytes); "
+                                                   "`sse` is not supported.")
+    stream: bool = Field(False, description="Extension: send audio as it is made (chunked transfer). "
+                         "Streamable formats: pcm, wav, opus.")
+    validate_: bool | None = Field(None, alias="validate", description="Extension: Whisper check with retry "
+                                   "(default off here for latency).")
+
+    @field_validator("input")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("input is empty")
+        return value
+
+    @field_validator("response_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt in UNSUPPORTED:
+            raise ValueError(f"{fmt} is not supported ({UNSUPPORTED[fmt]}); use one of {', '.join(FORMATS)}")
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {value!r}; use one of {', '.join(FORMATS)}")
+        return fmt
+
+    def voice_name(self) -> str:
+        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice
+
+
+class VoiceInfo(BaseModel):
+    name: str
+    gender: str | None = None
+    language: str = "en"
+    description: str = ""
+    source: str = "shipped"
+
+
+class VoiceList(BaseModel):
+    default: str
+    voices: list[VoiceInfo]
+    openai_aliases: dict[str, str] = Field(..., description="OpenAI voice name → the limelight voice it plays.")
+
+
+class VoiceSaved(BaseModel):
+    status: Literal["succeeded"] = "succeeded"
+    voice: VoiceInfo
+    reference: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    engine: str
+    sample_rate: int
+    workers: int
+    queue_depth: int
+    in_flight: int
+    completed: int
+    rejected: int
+    auth: bool
+    voice_library: bool

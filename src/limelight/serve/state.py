@@ -1,0 +1,63 @@
+"""What one server process holds: settings, the performer (models loaded once), the worker pool, the fetcher.
+
+Routes get it from ``request.app.state.limelight``. The performer is loaded at startup (lifespan) so the
+first request does not pay for it; if an app is used without its lifespan (a bare test client), it is loaded
+on first use instead, once, under a lock. Performers are cached per engine, so several apps in one process
+(tests, or an app mounted twice) share one set of models.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+
+from .pool import WorkerPool
+from .reference import FetchPolicy, ReferenceFetcher
+from .settings import Settings
+
+
+class ServerState:
+    def __init__(self, settings: Settings, performer: Any = None) -> None:
+        self.settings = settings
+        self._performer = performer
+        self._lock = threading.Lock()
+        self.pool = WorkerPool(settings.workers, settings.queue_depth)
+        self.fetcher = ReferenceFetcher(FetchPolicy(
+            allow=settings.reference_allow, max_bytes=settings.reference_max_bytes,
+            timeout_s=settings.reference_timeout_s, max_redirects=settings.reference_max_redirects,
+            min_s=settings.reference_min_s, max_s=settings.reference_max_s))
+
+    @property
+    def performer(self) -> Any:
+        with self._lock:
+            if self._performer is None:
+                self._performer = shared_performer(self.settings.engine)
+            return self._performer
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.performer.sample_rate)
+
+    def start(self) -> None:
+        """Called at each startup: an app may be started again after a shutdown (test clients do this)."""
+        if self.pool.closed:
+            self.pool = WorkerPool(self.settings.workers, self.settings.queue_depth)
+        _ = self.performer  # load models once, before the first request
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+@lru_cache(maxsize=4)
+def shared_performer(engine: str) -> Any:
+    """One `Performer` per engine per process: apps built in the same process share the loaded models."""
+    from ..perform import Performer
+
+    return Performer(engine=engine)
+
+
+def server_state(request: Request) -> ServerState:
+    return request.app.state.limelight
