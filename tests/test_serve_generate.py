@@ -146,7 +146,8 @@ def test_background_sfx_is_applied_or_reported(client: TestClient) -> None:
 
 # -------------------------------------------------------------------------------------------------- errors
 BAD_VALUES = [
-    ("prompt", ""), ("prompt", "   \n"), ("prompt", 5), ("prompt", None), ("mode", "sing"), ("mode", 1),
+    ("prompt", ""), ("prompt", "   \n"), ("prompt", "Hi\x00there"), ("prompt", "\x1b[31m"), ("prompt", 5),
+    ("prompt", None), ("mode", "sing"), ("mode", 1),
     ("reference_voice_url", 5), ("background_sfx", "maybe"), ("background_sfx", []), ("validate", "x"),
     ("seed", -2), ("seed", 2**31), ("seed", 1.5), ("seed", "abc"), ("pace", 0.49), ("pace", 3.01), ("pace", "fast"),
     ("min_match_ratio", -0.01), ("min_match_ratio", 1.01), ("skip_vc", {}), ("vc_steps", 0), ("vc_steps", 201),

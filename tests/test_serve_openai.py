@@ -145,7 +145,7 @@ def test_stream_encoders_make_valid_files(hi_wav) -> None:
     ({"voice": "nobody"}, "voice"), ({"response_format": "aac"}, "response_format"),
     ({"response_format": "ogg"}, "response_format"), ({"speed": 3.0}, "speed"), ({"speed": 0.25}, "speed"),
     ({"response_format": "mp3", "extra_body": {"stream": True}}, "response_format"),
-    ({"stream_format": "sse"}, "stream_format"), ({"input": "  "}, "input"),
+    ({"stream_format": "sse"}, "stream_format"), ({"input": "  "}, "input"), ({"input": "a\x00b"}, "input"),
 ])
 def test_openai_client_sees_422_naming_the_field(client: openai.OpenAI, kwargs: dict, field: str) -> None:
     args = {"model": "tts-1", "voice": "alloy", "input": "Hi.", **kwargs}

@@ -81,13 +81,13 @@ def _validation_response(request: Request, exc: RequestValidationError) -> JSONR
     if loc == ("body",) and kind in ("model_attributes_type", "dict_type"):
         return error_response(400, "invalid_json", "request body must be a JSON object")
     field = _field_path(loc)
-    message = str(first.get("msg", "invalid value"))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if kind == "missing":
         message = f"{field} is required"
     elif kind == "extra_forbidden":
         message = f"unknown field {field!r}"
-    else:
-        message = f"{field}: {message}" if field else message
+    elif field and not message.startswith(field.split(".")[0]):
+        message = f"{field}: {message}"
     more = len(errors) - 1
     if more > 0:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -15,6 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .formats import FORMATS, UNSUPPORTED
 
 MAX_SEED = 2**31 - 1
+# C0 control characters other than tab, newline and carriage return: never meaningful in a script, and NUL
+# in particular breaks the C phonemizer.
+_CONTROL = {c for c in range(32) if chr(c) not in "\t\n\r"} | {127}
+
+
+def speakable_text(value: str, name: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{name} is empty")
+    bad = next((i for i, ch in enumerate(value) if ord(ch) in _CONTROL), None)
+    if bad is not None:
+        raise ValueError(f"{name} contains control character U+{ord(value[bad]):04X} at offset {bad}")
+    return value
 
 
 class GenerateRequest(BaseModel):
@@ -49,10 +61,8 @@ class GenerateRequest(BaseModel):
 
     @field_validator("prompt")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("prompt is empty")
-        return value
+    def _speakable(cls, value: str) -> str:
+        return speakable_text(value, "prompt")
 
 
 class GenerateResponse(BaseModel):
@@ -105,10 +115,13 @@ class SpeechRequest(BaseModel):
 
     @field_validator("input")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("input is empty")
-        return value
+    def _speakable(cls, value: str) -> str:
+        return speakable_text(value, "input")
+
+    @field_validator("instructions")
+    @classmethod
+    def _clean_instructions(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else speakable_text(value, "instructions")
 
     @field_validator("response_format")
     @classmethod
