@@ -341,3 +341,17 @@ def test_prompt_length_limit(make_client) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "prompt" and "20001" in r.json()["error"]["message"]
     r = client.post("/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "a" * 20_001})
     assert r.status_code == 422 and r.json()["error"]["field"] == "input"
+
+
+def test_settings_from_environment_and_their_errors() -> None:
+    from limelight.errors import LimelightError
+
+    s = Settings.from_env(env={"LIMELIGHT_WORKERS": "3", "LIMELIGHT_QUEUE_DEPTH": "2",
+                               "LIMELIGHT_REFERENCE_ALLOW": "127.0.0.1, 10.0.0.0/8", "LIMELIGHT_API_KEYS": "a,b"})
+    assert (s.workers, s.queue_depth, s.api_keys) == (3, 2, frozenset({"a", "b"}))
+    assert [str(n) for n in s.reference_allow] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert Settings.from_env(env={"LIMELIGHT_WORKERS": "3"}, workers=5).workers == 5  # arguments win
+    for env, overrides in (({"LIMELIGHT_WORKERS": "many"}, {}), ({"LIMELIGHT_REFERENCE_ALLOW": "intranet"}, {}),
+                           ({}, {"workers": 0}), ({}, {"queue_depth": -1}), ({}, {"no_such_option": 1})):
+        with pytest.raises(LimelightError):
+            Settings.from_env(env=env, **overrides)
