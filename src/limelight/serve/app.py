@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .. import __version__
+from .docs import install_docs, offline_assets
 from .errors import install_error_handlers
 from .middleware import ApiKeyAuth, BodySizeLimit
 from .routes import generate, health, speech, voices
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None, performer: Any = None) -> FastA
         finally:
             state.close()
 
-    app = FastAPI(title="limelight", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    offline = offline_assets() is not None
+    app = FastAPI(title="limelight", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None if offline else "/docs", redoc_url=None if offline else "/redoc")
+    install_docs(app, "limelight")
     app.state.limelight = state
     install_error_handlers(app)
     app.include_router(generate.router)

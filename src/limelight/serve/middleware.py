@@ -18,6 +18,7 @@ from .errors import error_body
 
 # Paths that stay reachable without a key: liveness checks and the API description itself.
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PREFIXES = ("/docs-static/",)
 
 
 async def _send_error(send: Send, status: int, code: str, message: str, field: str | None = None,
@@ -83,7 +84,8 @@ class ApiKeyAuth:
         return ok
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys or scope.get("path", "") in PUBLIC_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not self.keys or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         presented: bytes | None = None
