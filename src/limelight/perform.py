@@ -260,8 +260,6 @@ class Performer:
         run.voices = self._cast(run)
         if options.mode == "voice_design":
             run.script = self._design_preview_script(run)
-        if not options.validate:
-            run.skip("validate", "validation disabled by request")
         return run
 
     def _design_preview_script(self, run: _Run) -> Script:
