@@ -100,6 +100,18 @@ def test_take_without_stage_hooks_falls_back_to_one_perform(performer):
     assert np.array_equal(events[0].audio, events[1].performance.audio) and events[0].done == 1
 
 
+def test_a_scene_take_arrives_mixed_with_its_stems(performer):
+    script = ('<speak voice="jf_alpha" gender="female" scene="A busy cafe">Two coffees, please.'
+              "<sound>Door slams</sound></speak>")
+    events = list(run_take(performer, script, validate=False, seed=5, background_sfx=True))
+    progress = [e for e in events if isinstance(e, TakeProgress)]
+    perf = events[-1].performance
+    assert perf.stems is not None and set(perf.stems) >= {"voice", "ambience", "effects"}
+    heard = np.concatenate([p.audio for p in progress])
+    assert np.array_equal(heard, perf.audio)  # the mix, never the dry voice, is what gets played
+    assert np.abs(perf.stems["ambience"]).max() > 0.001  # background_sfx keeps the cafe
+
+
 def test_report_rows_and_summary(take):
     metadata = take[-1].performance.metadata
     rows = chunk_rows(metadata)
@@ -109,7 +121,7 @@ def test_report_rows_and_summary(take):
     assert rows[0][4] == pytest.approx(metadata["chunks"][0]["duration_s"], abs=0.01)
     assert "whisper" in rows[1][8]
     summary = summary_markdown(metadata)
-    assert f"seed `{metadata['seed']}`" in summary and "validate* not applied" in summary
+    assert f"seed `{metadata['seed']}`" in summary and "match not checked" in summary
 
 
 def test_plot_draws_waveform_and_a_plausible_pitch(take, tmp_path):

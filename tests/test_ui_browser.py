@@ -135,6 +135,21 @@ def test_check_script_shows_the_plan_without_synthesis(page):
     assert page.query_selector("#ll-take audio[src]") is None
 
 
+def test_blend_two_voices_and_preview(page, artefacts):
+    page.get_by_role("tab", name="Blend").click()
+    page.fill("#ll-blend-spec textarea, #ll-blend-spec input", "jf_tebukuro:0.6,jm_kumo:0.4")
+    page.click("#ll-blend")
+    page.wait_for_selector("#ll-voice-status .ll-ok")
+    duration = _audio_duration(page, "#ll-voice-preview")
+    page.screenshot(path=str(artefacts / "blend.png"), full_page=True)
+    assert 2.0 < duration < 15.0
+    assert page.input_value("#ll-voice input").startswith("blend-jftebukuro-jmkumo")
+    page.fill("#ll-blend-spec textarea, #ll-blend-spec input", "jf_tebukuro:0.6,nobody:0.4")
+    page.click("#ll-blend")
+    box = page.wait_for_selector("#ll-voice-error .ll-error")
+    assert "unknown voice 'nobody'" in box.inner_text()
+
+
 def test_upload_a_reference_and_clone(page, artefacts, shared_dir):
     from limelight.ui.voices import VoiceTools
 

@@ -76,6 +76,8 @@ def build_app(performer: Any = None, folders: TakeFolders | None = None) -> gr.B
                               outputs=voice_out, concurrency_id="synthesis")
         w.clone_button.click(studio.clone, inputs=[w.clone_audio, w.clone_name, w.session_voices],
                              outputs=voice_out, concurrency_id="synthesis")
+        w.blend_button.click(studio.blend, inputs=[w.blend_spec, w.session_voices], outputs=voice_out,
+                             concurrency_id="synthesis")
         w.save_button.click(studio.save, inputs=[w.voice, w.save_name, w.save_overwrite, w.session_voices],
                             outputs=[*errors_out, w.voice, w.voice_status])
         w.refresh_voices.click(studio.refresh, inputs=[w.voice, w.session_voices], outputs=[w.voice])

@@ -1,7 +1,7 @@
 """The studio's page: which widgets exist and where they sit (no behaviour here; `studio` wires it).
 
 Left column: the script (editor, examples, cheat-sheet, its error box). Right column: who speaks (pick,
-design, clone) and how (the seed's settings). Below: Generate, live playback, the finished take and its
+design, clone, blend) and how (the seed's settings). Below: Generate, live playback, the finished take and its
 report. Every input group has its own error box right under it.
 """
 
@@ -51,6 +51,8 @@ class Widgets:
     clone_audio: gr.Audio
     clone_name: gr.Textbox
     clone_button: gr.Button
+    blend_spec: gr.Textbox
+    blend_button: gr.Button
     voice_preview: gr.Audio
     save_name: gr.Textbox
     save_overwrite: gr.Checkbox
@@ -121,6 +123,11 @@ def build_layout(examples: list[ExampleScript], choices: list[VoiceChoice], lang
                                            label="Reference: 3–30 s of one person speaking", elem_id="ll-clone-audio")
                     clone_name = gr.Textbox(label="Name", value="my-voice", elem_id="ll-clone-name")
                     clone_button = gr.Button("Clone", elem_id="ll-clone", interactive="clone" not in unavailable)
+                with gr.Tab("Blend"):
+                    blend_spec = gr.Textbox(label="Mix voices by weight", value="jf_alpha:0.5,jm_kumo:0.5",
+                                            elem_id="ll-blend-spec",
+                                            info="Any shipped, saved or new voices: name:weight, name:weight")
+                    blend_button = gr.Button("Blend and preview", elem_id="ll-blend")
                 with gr.Tab("Save"):
                     if "library" in unavailable:
                         gr.HTML(unavailable["library"])
@@ -166,7 +173,8 @@ def build_layout(examples: list[ExampleScript], choices: list[VoiceChoice], lang
     return Widgets(script=script, example_buttons=buttons, script_error=script_error, check=check, plan=plan,
                    voice=voice, refresh_voices=refresh, session_voices=session_voices, design_text=design_text,
                    design_gender=design_gender, design_button=design_button, clone_audio=clone_audio,
-                   clone_name=clone_name, clone_button=clone_button, voice_preview=voice_preview,
+                   clone_name=clone_name, clone_button=clone_button, blend_spec=blend_spec,
+                   blend_button=blend_button, voice_preview=voice_preview,
                    save_name=save_name, save_overwrite=save_overwrite, save_button=save_button,
                    voice_status=voice_status, voice_error=voice_error, pace=pace, speed=speed, seed=seed,
                    validate=validate, min_match_ratio=min_match_ratio, background_sfx=background_sfx,

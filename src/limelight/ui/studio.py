@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from .plot import draw_take
 from .report import chunk_rows, summary_markdown
 from .take import TakeDone, TakeProgress, run_take
 
-PREVIEW_TEXT = "Hello. This is how I sound. I can read a story, or tell you something quietly."
+PREVIEW_TEXT = "Hello. This is how I sound when I read to you."
 KEEP_TAKES = 12  # take folders kept on disk per studio; older ones are deleted
 
 
@@ -180,13 +180,21 @@ class Studio:
         except Exception as exc:  # noqa: BLE001
             return {**self._error(exc), w.voice_status: ""}
 
+    def blend(self, spec: str, session: dict[str, Voice]) -> dict[Any, Any]:
+        """Mix voices by weight, add the mix to this session's voices, and play a preview."""
+        try:
+            name, voice = voices.blend(spec, self.shipped, self.tools, session)
+            return self._new_voice(voice, name, session, "blended")
+        except Exception as exc:  # noqa: BLE001
+            return {**self._error(exc), self.w.voice_status: ""}
+
     def _new_voice(self, voice: Voice, name: str, session: dict[str, Voice], how: str) -> dict[Any, Any]:
         w = self.w
-        session = dict(session)
-        session[name] = voice
+        voice = replace(voice, name=name)  # reports and the library show the name the user sees
+        session = {**session, name: voice}
         _, folder = self.folders.new()
         preview = self.performer.perform(PREVIEW_TEXT, voice=voice, validate=False)
-        wav = write_wav(folder / f"{name}.wav", preview.audio, preview.sample_rate)
+        wav = write_wav(folder / "preview.wav", preview.audio, preview.sample_rate)
         key = f"{voices.SESSION}:{name}"
         status = (f"<div class='ll-ok'>{how.capitalize()} voice <b>{html.escape(name)}</b> is selected; "
                   "Generate uses it. Save it to keep it.</div>")

@@ -9,6 +9,7 @@ shipped one without confusion; ``FROM_SCRIPT`` means "let the script's ``voice=`
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -104,6 +105,19 @@ def design(tools: VoiceTools, description: str, gender: str | None) -> Voice:
     if not (description or "").strip():
         raise VoiceError("describe the voice first (e.g. 'Old man, gravelly, slow')", field="description")
     return tools.design_voice(description.strip(), gender or None)
+
+
+def blend(spec: str, shipped: dict[str, Voice], tools: VoiceTools, session: dict[str, Voice]) -> tuple[str, Voice]:
+    """A weighted mix of known voices (``"jf_alpha:0.7,jm_kumo:0.3"``) and a short name for it."""
+    from ..voice import parse_blend, resolve_voice
+
+    spec = (spec or "").strip()
+    if not spec:
+        raise VoiceError("write a blend as name:weight, name:weight (e.g. jf_alpha:0.7,jm_kumo:0.3)", field="voice")
+    available = {**shipped, **library_voices(tools), **session}
+    voice = resolve_voice(spec, available, next(iter(shipped)))
+    names = [n for n, _ in parse_blend(spec)]
+    return "blend-" + "-".join(re.sub(r"[^A-Za-z0-9]+", "", n) for n in names)[:48], voice
 
 
 def clone(tools: VoiceTools, reference: str | None, name: str) -> Voice:
