@@ -6,6 +6,7 @@ it (see `errors.place_of`), anything else is shown as a one-line bug notice and 
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import re
@@ -39,6 +40,9 @@ class TakeFolders:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="limelight-studio-")))
     keep: int = KEEP_TAKES
     _made: deque[Path] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        atexit.register(shutil.rmtree, self.root, True)  # gradio keeps its own copies of what it served
 
     def new(self) -> tuple[str, Path]:
         take = uuid.uuid4().hex[:12]

@@ -42,7 +42,7 @@ class VoiceTools:
         for attr, (module, name) in wanted.items():
             try:
                 setattr(tools, attr, getattr(importlib.import_module(module), name))
-            except (ImportError, AttributeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - absent or broken, the studio still opens and says which
                 tools.missing[attr] = f"{module}.{name} is not available in this build ({exc})"
         return tools
 
