@@ -42,15 +42,21 @@ def artefacts(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def studio_url():
+def studio_url(tmp_path_factory):
     from limelight import Performer
     from limelight.ui.app import build_app, launch_options
 
+    home = os.environ.get("LIMELIGHT_HOME")
+    os.environ["LIMELIGHT_HOME"] = str(tmp_path_factory.mktemp("limelight-home"))  # the voice library saved to
     app = build_app(Performer())
     port = _free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
     yield f"http://127.0.0.1:{port}/"
     app.close()
+    if home is None:
+        os.environ.pop("LIMELIGHT_HOME", None)
+    else:
+        os.environ["LIMELIGHT_HOME"] = home
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +141,7 @@ def test_check_script_shows_the_plan_without_synthesis(page):
     assert page.query_selector("#ll-take audio[src]") is None
 
 
-def test_blend_two_voices_and_preview(page, artefacts):
+def test_blend_two_voices_preview_and_save(page, artefacts):
     page.get_by_role("tab", name="Blend").click()
     page.fill("#ll-blend-spec textarea, #ll-blend-spec input", "jf_tebukuro:0.6,jm_kumo:0.4")
     page.click("#ll-blend")
@@ -144,6 +150,18 @@ def test_blend_two_voices_and_preview(page, artefacts):
     page.screenshot(path=str(artefacts / "blend.png"), full_page=True)
     assert 2.0 < duration < 15.0
     assert page.input_value("#ll-voice input").startswith("blend-jftebukuro-jmkumo")
+    # Keep it: save the new voice to the library; the picker then lists it as a library voice.
+    from limelight.ui.voices import VoiceTools
+
+    page.get_by_role("tab", name="Save").click()
+    if VoiceTools.discover().library_cls is None:
+        assert page.is_disabled("#ll-save")
+    else:
+        page.fill("#ll-save-name textarea, #ll-save-name input", "warm-blend")
+        page.click("#ll-save")
+        page.wait_for_function("() => document.querySelector('#ll-voice-status').innerText.includes('Saved')")
+        assert page.input_value("#ll-voice input").startswith("warm-blend (library")
+    page.get_by_role("tab", name="Blend").click()
     page.fill("#ll-blend-spec textarea, #ll-blend-spec input", "jf_tebukuro:0.6,nobody:0.4")
     page.click("#ll-blend")
     box = page.wait_for_selector("#ll-voice-error .ll-error")
