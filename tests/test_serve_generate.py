@@ -113,8 +113,9 @@ def test_options_are_applied_or_reported(client: TestClient, reference_data_url:
     # pace is a duration multiplier: 3.0 (slow) vs 0.75 (fast) — measured on the audio itself
     slow_s, fast_s = len(decode(slow.json())[0]), len(decode(fast.json())[0])
     assert slow_s > 2.0 * fast_s, (slow_s, fast_s)
+    assert all(c["match_ratio"] is None and c["attempts"] == 1 for c in meta["chunks"])  # validate=false: no ASR
     skipped = not_applied(meta)
-    assert "validate" in skipped and "vc_steps" in skipped and "vc_cfg_rate" in skipped
+    assert "vc_steps" in skipped and "vc_cfg_rate" in skipped
     assert "skip_vc" in skipped["reference_voice_url"]  # reference checked, identity deliberately not used
     assert meta["reference"]["source"] == "data" and 5.0 < meta["reference"]["duration_s"] < 5.2
     assert "vc_steps" not in not_applied(fast_meta)  # nothing to report when the fields were not used
@@ -242,6 +243,17 @@ def test_fuzz_invalid_requests_never_5xx(client: TestClient, case) -> None:
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
           phases=[Phase.generate])  # generated bodies only: each valid one is a real synthesis
 def test_fuzz_valid_requests_never_5xx(client: TestClient, case) -> None:
+    if isinstance(case.body, dict):
+        # Keep each real synthesis short: a few characters of the generated text, no Whisper pass and no
+        # 15-second voice_design preview (both are covered by the contract tests above). Every other
+        # generated field value goes through unchanged.
+        for key in ("prompt", "input"):
+            if isinstance(case.body.get(key), str):
+                case.body[key] = case.body[key][:24]
+        if "prompt" in case.body:
+            case.body.update(validate=False, mode="generate")
+        if "input" in case.body:
+            case.body["validate"] = False
     r = case.call(timeout=120)
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
