@@ -253,6 +253,8 @@ class _PinnedHTTP(http.client.HTTPConnection):
 class _PinnedHTTPS(_PinnedHTTP):
     """HTTPS to a pre-checked IP, verifying the certificate against the original host name (SNI too)."""
 
+    default_port = 443  # so the Host header omits ":443", as for any HTTPS client
+
     def connect(self) -> None:
         raw = socket.create_connection((self._ip, self.port), self.timeout)
         self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=self.host)
