@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
 
 from limelight.serve import Settings, create_app
-from limelight.serve.voices import library_class
+from limelight.serve.routes.voices import library_available
 
 REFERENCE = Path("voices/dev/1688/1688-142285-0003.flac")  # 5.1 s of a LibriSpeech speaker
 DEFAULTS = {"mode": "generate", "reference_voice_url": None, "background_sfx": False, "validate": True,
@@ -261,13 +261,14 @@ def test_fuzz_valid_requests_never_5xx(client: TestClient, case) -> None:
 
 
 # ------------------------------------------------------------------------------------------- voice library
-needs_library = pytest.mark.skipif(library_class() is None,
-                                   reason="limelight.voice.library is not in this build yet; POST/DELETE /voices "
-                                          "are not mounted (the integrator enables these tests)")
+needs_library = pytest.mark.skipif(not library_available(),
+                                   reason="limelight.voice.library or limelight.voice.clone is not in this build yet, "
+                                          "so POST/DELETE /voices are not mounted")
 
 
 @needs_library
 def test_save_use_and_delete_a_cloned_voice(client: TestClient, shared_dir: Path, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LIMELIGHT_HOME", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     name = "test_speaker_1688"

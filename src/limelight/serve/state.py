@@ -24,6 +24,7 @@ class ServerState:
         self.settings = settings
         self._performer = performer
         self._lock = threading.Lock()
+        self._runs = 0
         self.pool = WorkerPool(settings.workers, settings.queue_depth)
         self.fetcher = ReferenceFetcher(FetchPolicy(
             allow=settings.reference_allow, max_bytes=settings.reference_max_bytes,
@@ -42,13 +43,19 @@ class ServerState:
         return int(self.performer.sample_rate)
 
     def start(self) -> None:
-        """Called at each startup: an app may be started again after a shutdown (test clients do this)."""
-        if self.pool.closed:
-            self.pool = WorkerPool(self.settings.workers, self.settings.queue_depth)
+        """Called at each lifespan startup. An app may be started again after a shutdown, or run by two
+        servers at once (test clients do both), so the pool is counted: the last shutdown closes it."""
+        with self._lock:
+            if self.pool.closed:
+                self.pool = WorkerPool(self.settings.workers, self.settings.queue_depth)
+            self._runs += 1
         _ = self.performer  # load models once, before the first request
 
     def close(self) -> None:
-        self.pool.shutdown()
+        with self._lock:
+            self._runs = max(self._runs - 1, 0)
+            if self._runs == 0:
+                self.pool.shutdown()
 
 
 @lru_cache(maxsize=4)

@@ -8,10 +8,11 @@ and the endpoints that save or delete voices are not mounted.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from ..errors import VoiceError
+from ..errors import LimelightError, VoiceError
 from .schemas import VoiceInfo
 
 OPENAI_ALIASES: dict[str, str] = {
@@ -20,6 +21,7 @@ OPENAI_ALIASES: dict[str, str] = {
     "echo": "jm_kumo", "onyx": "jm_kumo", "fable": "jm_kumo", "ash": "jm_kumo", "ballad": "jm_kumo",
     "verse": "jm_kumo", "cedar": "jm_kumo",
 }
+log = logging.getLogger("limelight.serve")
 VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
@@ -50,10 +52,15 @@ def shipped(performer: Any) -> dict[str, Any]:
 
 
 def library_voices() -> dict[str, Any]:
+    """Saved voices by name; an unreadable library is logged and treated as empty (shipped voices still work)."""
     cls = library_class()
     if cls is None:
         return {}
-    return {v.name: v for v in cls().list()}
+    try:
+        return {v.name: v for v in cls().list()}
+    except (OSError, ValueError, LimelightError):
+        log.exception("the voice library could not be read")
+        return {}
 
 
 def resolve_openai_voice(name: str, performer: Any) -> str:
