@@ -198,7 +198,10 @@ def test_user_errors_from_the_performer_are_4xx_with_position(client: TestClient
 
 def test_routing_errors_keep_the_shape(client: TestClient) -> None:
     assert_error(client.get("/nowhere"), 404, "not_found")
-    assert_error(client.get("/generate"), 405, "method_not_allowed")
+    r = client.get("/generate")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "POST"
+    assert "GET" in client.put("/voices").headers["allow"]
 
 
 def test_an_unexpected_exception_is_still_the_json_shape() -> None:

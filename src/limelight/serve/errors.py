@@ -15,10 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from ..errors import LimelightError, ModelFileError, ScriptError
 
 log = logging.getLogger("limelight.serve")
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
 class ApiError(Exception):
@@ -94,6 +96,18 @@ def _validation_response(request: Request, exc: RequestValidationError) -> JSONR
     return error_response(422, "validation_error", message, field)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API serves at this path, from the OpenAPI description. Starlette's own ``Allow`` names
+    only the first route that matched the path, which is wrong when one path has several routes (``GET`` and
+    ``POST /voices``); the schema is the one place that lists them all, whatever the router's internals."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(request.url.path):
+            methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through :func:`error_response` so clients parse one shape."""
 
@@ -115,10 +129,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no endpoint at {request.url.path}"
-        elif exc.status_code == 405:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message,
-                              headers=getattr(exc, "headers", None))
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
