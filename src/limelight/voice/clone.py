@@ -1,0 +1,122 @@
+"""Zero-shot cloning: reference audio → `Voice` in well under a second on the CPU.
+
+The reference's Resemblyzer embedding is looked up against data made offline by
+:mod:`limelight.train.voice_encoder`: thousands of voice vectors (around, between and beyond the shipped
+voices), each synthesised and embedded. Two methods read that data:
+
+- ``"bank"`` (analysis-based): the nearest bank voices in embedding space, blended with non-negative
+  least-squares weights so their embeddings best rebuild the reference's; the voice is the same convex blend
+  of their vectors.
+- ``"encoder"``: a ridge regression from embedding to voice vector, trained on the same data.
+
+Real recordings and Kokoro speech sit in different regions of Resemblyzer's space, so the reference
+embedding is first moved by (mean synthetic − mean real embedding), the real mean taken from
+LibriSpeech train-clean speakers that are never evaluated on. ``bench/clone.py`` measures both methods.
+"""
+
+from __future__ import annotations
+
+import importlib.resources as resources
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import nnls
+
+from ..check.speaker import embed_speaker
+from ..errors import VoiceError
+from .reference import check_reference
+from .space import style_space
+from .voice import Voice
+
+METHODS = ("bank", "encoder", "blend")
+DEFAULT_METHOD = "blend"
+NEIGHBOURS = 24
+MAX_PARTIALS = 16  # cap the embedding cost of a 30 s reference (~0.3 s)
+
+
+@dataclass(frozen=True)
+class CloneModel:
+    weight: np.ndarray  # (256, 256) embedding → vector
+    bias: np.ndarray
+    shift: np.ndarray  # synthetic mean − real mean embedding
+    bank_vectors: np.ndarray  # (n, 256)
+    bank_embeddings: np.ndarray  # (n, 256), unit norm
+
+
+def _npz(name: str) -> dict[str, np.ndarray]:
+    path = resources.files("limelight.voice") / "data" / name
+    try:
+        with path.open("rb") as fh, np.load(fh) as npz:
+            return {k: np.asarray(npz[k]) for k in npz.files}
+    except FileNotFoundError:
+        raise VoiceError(f"cloning data {name} is missing from the package; run "
+                         "`python -m limelight.train.voice_encoder --export`") from None
+
+
+@lru_cache(maxsize=1)
+def clone_model() -> CloneModel:
+    enc, bank = _npz("voice_encoder.npz"), _npz("voice_bank.npz")
+    emb = bank["embeddings"].astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    shift = enc["synth_mean"] - enc["real_mean"] if np.any(enc["real_mean"]) else np.zeros(256, np.float32)
+    return CloneModel(weight=enc["weight"].astype(np.float32), bias=enc["bias"].astype(np.float32),
+                      shift=shift.astype(np.float32), bank_vectors=bank["vectors"].astype(np.float32),
+                      bank_embeddings=emb)
+
+
+def to_synthetic(embedding: np.ndarray, model: CloneModel | None = None) -> np.ndarray:
+    """Move a real-speech embedding into the synthetic region (unit norm)."""
+    m = model or clone_model()
+    e = np.maximum(embedding + m.shift, 0.0)
+    return e / max(float(np.linalg.norm(e)), 1e-9)
+
+
+def bank_vector(embedding: np.ndarray, k: int = NEIGHBOURS) -> tuple[np.ndarray, dict[str, object]]:
+    """Convex blend of the k nearest bank voices whose embeddings best rebuild ``embedding``."""
+    m = clone_model()
+    sims = m.bank_embeddings @ embedding
+    top = np.argsort(-sims)[:k]
+    w, _ = nnls(m.bank_embeddings[top].T.astype(np.float64), embedding.astype(np.float64))
+    if w.sum() <= 0:
+        w = np.zeros(len(top))
+        w[0] = 1.0
+    w = w / w.sum()
+    used = w > 1e-3
+    return (w[used] @ m.bank_vectors[top[used]]).astype(np.float32), {
+        "neighbours": int(used.sum()), "top_similarity": float(sims[top[0]])}
+
+
+def encoder_vector(embedding: np.ndarray) -> np.ndarray:
+    m = clone_model()
+    return (embedding @ m.weight + m.bias).astype(np.float32)
+
+
+def vector_from_embedding(embedding: np.ndarray, method: str = DEFAULT_METHOD) -> tuple[np.ndarray, dict]:
+    """The voice vector for a reference embedding; ``blend`` averages the bank and encoder answers."""
+    if method not in METHODS:
+        raise VoiceError(f"unknown clone method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    e = to_synthetic(embedding)
+    if method == "encoder":
+        return encoder_vector(e), {}
+    v_bank, info = bank_vector(e)
+    if method == "bank":
+        return v_bank, info
+    return (0.5 * (v_bank + encoder_vector(e))).astype(np.float32), info
+
+
+def clone_voice(audio: np.ndarray, sr: int, name: str = "clone", method: str = DEFAULT_METHOD,
+                gender: str | None = None, check: bool = True) -> Voice:
+    """A `Voice` that sounds like the speaker of ``audio`` (3–30 s of speech at any rate)."""
+    t0 = time.perf_counter()
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    report = check_reference(audio, sr) if check else None
+    embedding = embed_speaker(audio, sr, max_partials=MAX_PARTIALS)
+    v, info = vector_from_embedding(embedding, method)
+    meta: dict[str, object] = {"method": method, "vector": v.tolist(), "embedding": embedding.tolist(),
+                               "clone_s": round(time.perf_counter() - t0, 3), **info}
+    if report is not None:
+        meta["reference_s"] = round(report.duration_s, 2)
+    return style_space().voice(v, name=name, gender=gender, source="cloned",
+                               description="Cloned from reference audio.", meta=meta)

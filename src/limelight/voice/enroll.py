@@ -1,0 +1,120 @@
+"""Enrollment: refine a clone by search in the voice space, scored by synthesis (slower, closer).
+
+Start from the zero-shot clone, then run an evolution strategy (a small (μ/μ, λ)-ES with step-size
+adaptation) over a low-dimensional subspace: the top principal components of the voice bank (the directions
+in which voices actually differ, scaled by their spread) plus a few random directions. Each candidate speaks
+one short sentence; its score is the speaker-embedding cosine to the reference minus a penalty for moving far
+from the clone (so the search cannot wander into odd corners that only fool the encoder). The best few are
+checked with Whisper and the first that stays intelligible wins. Only the reference clip is used; other clips
+of the speaker are for evaluation (bench/clone.py).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+
+from ..check.speaker import cosine, embed_speaker
+from .clone import clone_model, clone_voice
+from .reference import check_reference
+from .space import style_space
+from .voice import Voice
+
+SEARCH_SENTENCE = "She opened the old wooden door slowly, listening for any sound from the dark hallway."
+CHECK_SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
+PCA_DIMS = 12
+RANDOM_DIMS = 4
+DISTANCE_PENALTY = 0.01
+MAX_WER = 0.1
+
+
+@lru_cache(maxsize=1)
+def search_basis(seed: int = 0) -> np.ndarray:
+    """(dims, 256) directions: bank principal components × their std, plus random ones × the shipped spread."""
+    vectors = clone_model().bank_vectors
+    centred = vectors - vectors.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    pcs = vt[:PCA_DIMS] * (s[:PCA_DIMS, None] / np.sqrt(len(vectors)))
+    rng = np.random.default_rng(seed)
+    rand = rng.standard_normal((RANDOM_DIMS, vectors.shape[1])) * style_space().scale * 0.5
+    return np.concatenate([pcs, rand]).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _engine():  # -> KokoroEngine
+    from ..engine import load_engine
+
+    return load_engine("kokoro")
+
+
+def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: float = 120.0,
+                 gender: str | None = None, population: int = 6, seed: int = 0, check_wer: bool = True,
+                 engine=None) -> Voice:
+    """A `Voice` fitted to ``audio`` within about ``budget_s`` seconds of CPU search (plus a final WER check)."""
+    t0 = time.perf_counter()
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    check_reference(audio, sr)
+    eng = engine or _engine()
+    space = style_space()
+    target = embed_speaker(audio, sr)
+    start = clone_voice(audio, sr, name, gender=gender, check=False)
+    v0 = space.vector(start)
+    basis = search_basis()
+    phonemes = eng.phonemize(SEARCH_SENTENCE)
+
+    def score(z: np.ndarray) -> tuple[float, float]:
+        v = v0 + z @ basis
+        wav = eng.synthesize_phonemes(phonemes, space.voice(v, name="candidate"))
+        sim = cosine(embed_speaker(wav, eng.sample_rate), target)
+        return sim - DISTANCE_PENALTY * float(z @ z), sim
+
+    rng = np.random.default_rng(seed)
+    dims = basis.shape[0]
+    mean = np.zeros(dims, np.float32)
+    sigma = 0.6
+    f0, sim0 = score(mean)
+    tried: list[tuple[float, float, np.ndarray]] = [(f0, sim0, mean.copy())]
+    best_f = f0
+    evals = 1
+    mu = max(1, population // 2)
+    weights = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
+    weights /= weights.sum()
+    while time.perf_counter() - t0 < budget_s:
+        cands = mean + sigma * rng.standard_normal((population, dims)).astype(np.float32)
+        scored = []
+        for z in cands:
+            f, sim = score(z)
+            evals += 1
+            scored.append((f, sim, z))
+            tried.append((f, sim, z))
+            if time.perf_counter() - t0 >= budget_s:
+                break
+        scored.sort(key=lambda t: -t[0])
+        top = scored[:mu]
+        w = weights[: len(top)] / weights[: len(top)].sum()
+        mean = np.sum([wi * z for wi, (_, _, z) in zip(w, top, strict=True)], axis=0).astype(np.float32)
+        success = scored[0][0] > best_f
+        sigma *= 1.25 if success else 0.85
+        best_f = max(best_f, scored[0][0])
+    tried.sort(key=lambda t: -t[0])
+    chosen, wer_value = tried[0], None
+    if check_wer:
+        from ..check.asr import shared_transcriber
+        from ..check.wer import wer
+
+        asr = shared_transcriber()
+        for cand in tried[:4] + [tried[-1] if tried[-1][2] is mean else (f0, sim0, np.zeros(dims, np.float32))]:
+            voice = space.voice(v0 + cand[2] @ basis, name=name)
+            wav = eng.synthesize(CHECK_SENTENCE, voice)
+            wer_value = wer(CHECK_SENTENCE, asr.transcribe(wav, eng.sample_rate))
+            chosen = cand
+            if wer_value <= MAX_WER:
+                break
+    v = v0 + chosen[2] @ basis
+    meta = {**start.meta, "method": "enroll", "vector": v.tolist(), "evaluations": evals,
+            "search_similarity": round(chosen[1], 4), "start_similarity": round(sim0, 4),
+            "check_wer": wer_value, "enroll_s": round(time.perf_counter() - t0, 1)}
+    return space.voice(v, name=name, gender=gender, source="enrolled",
+                       description="Enrolled from reference audio.", meta=meta)
