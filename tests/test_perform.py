@@ -99,6 +99,13 @@ def test_interrupted_file_is_still_playable(performer, tmp_path):
     assert sr == 24000 and len(data) > sr  # what was finished is there, and the header is valid
 
 
+def test_unspeakable_and_control_characters(performer):
+    with pytest.raises(LimelightError, match="nothing to speak"):
+        performer.perform("...", validate=False)
+    perf = performer.perform("Null\x00byte and bell\x07 here.", validate=False)
+    assert perf.duration_s > 0.5
+
+
 def test_bad_options_name_their_field(performer):
     for options, field in [({"pace": 9}, "pace"), ({"min_match_ratio": 2}, "min_match_ratio"),
                            ({"seed": -7}, "seed"), ({"mode": "karaoke"}, "mode"), ({"nope": 1}, "nope")]:

@@ -36,17 +36,28 @@ class Limelight:
         self.sample_rate: int = self.engine.sample_rate
 
     def voices(self) -> dict[str, Voice]:
-        return self.engine.voices()
+        """Shipped voices plus the user's saved library voices (Kokoro only: library voices are style tables)."""
+        voices = dict(self.engine.voices())
+        if self.engine.name == "kokoro":
+            try:
+                from .voice.library import VoiceLibrary
+            except ImportError:
+                return voices
+            voices.update({v.name: v for v in VoiceLibrary().list()})
+        return voices
 
     def voice(self, spec: str | Voice | None = None) -> Voice:
         """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices."""
-        return resolve_voice(spec, self.engine.voices(), self.engine.default_voice)
+        return resolve_voice(spec, self.voices(), self.engine.default_voice)
 
     def sentences(self, text: str, language: str = "en") -> list[str]:
         """The normalised sentences `infer` will speak, in order."""
         if not isinstance(text, str) or not text.strip():
             raise LimelightError("text is empty", field="text")
-        return split_sentences(normalize(text, language))
+        sentences = split_sentences(normalize(text, language))
+        if not any(ch.isalnum() for s in sentences for ch in s):
+            raise LimelightError("text has nothing to speak (no letters or digits)", field="text")
+        return sentences
 
     def infer(self, text: str, path: str | os.PathLike[str] | None = None, voice: str | Voice | None = None,
               speed: float = 1.0, language: str = "en") -> np.ndarray:

@@ -148,11 +148,58 @@ def _explain(text: str, args: argparse.Namespace) -> int:
 def _cmd_voices(args: argparse.Namespace) -> int:
     from .api import Limelight
 
+    if args.delete:
+        from .voice.library import VoiceLibrary
+
+        VoiceLibrary().delete(args.delete)
+        print(f"deleted voice {args.delete}", file=sys.stderr)
+        return 0
     tts = Limelight(engine=args.engine)
     default = tts.engine.default_voice
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
         print(f"{mark} {name:16s} {voice.gender or '-':7s} {voice.source:8s} {voice.description}")
+    return 0
+
+
+def _cmd_clone(args: argparse.Namespace) -> int:
+    """Clone a voice from reference audio and save it in the library under --name."""
+    import time
+
+    from .voice.clone import clone_voice
+    from .voice.library import VoiceLibrary
+    from .voice.reference import load_reference
+
+    library = VoiceLibrary()
+    if library.exists(args.name) and not args.force:
+        raise LimelightError(f"a voice named {args.name!r} already exists; use --force to replace it", field="name")
+    audio, sr = load_reference(args.reference)
+    t0 = time.perf_counter()
+    if args.enroll:
+        from .voice.clone import enroll_voice
+
+        voice = enroll_voice(audio, sr, args.name)
+    else:
+        voice = clone_voice(audio, sr, args.name)
+    library.save(voice, force=args.force)
+    print(f"saved voice {voice.name} ({voice.source}, {time.perf_counter() - t0:.2f} s); "
+          f"use it with: limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run_server
+
+    run_server(host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        from .ui import launch
+    except ImportError as exc:
+        raise LimelightError(f"the web UI needs gradio: pip install 'limelight[ui]' ({exc})") from None
+    launch(host=args.host, port=args.port)
     return 0
 
 
@@ -182,7 +229,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     voices = sub.add_parser("voices", help="list available voices (* marks the default)")
     voices.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
+    voices.add_argument("--delete", metavar="NAME", help="delete a saved voice from the library")
     voices.set_defaults(func=_cmd_voices)
+
+    clone = sub.add_parser("clone", help="clone a voice from 3-30 s of reference audio into the library")
+    clone.add_argument("reference", help="reference audio file (wav/flac/ogg/mp3)")
+    clone.add_argument("--name", required=True, help="name to save the voice under")
+    clone.add_argument("--force", action="store_true", help="replace an existing voice of that name")
+    clone.add_argument("--enroll", action="store_true", help="slower, closer: refine the clone by search")
+    clone.set_defaults(func=_cmd_clone)
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
+    serve.set_defaults(func=_cmd_serve)
+
+    ui = sub.add_parser("ui", help="run the web studio (Gradio)")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=7860)
+    ui.set_defaults(func=_cmd_ui)
     return parser
 
 

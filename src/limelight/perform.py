@@ -251,6 +251,9 @@ class Performer:
             if not isinstance(source, str) or not source.strip():
                 raise LimelightError("the script is empty", field="prompt")
             script = parse(source)
+        if not any(ch.isalnum() for ch in script.plain_text()) and not any(
+                type(seg).__name__ == "EventSegment" for seg in script.segments):
+            raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")
         if options.language:
             from .text.phonemes import espeak_voice
 

@@ -176,6 +176,7 @@ def normalize(text: str, language: str = "en") -> str:
     Only English has rules today; other languages are passed through unchanged (espeak-ng reads their digits),
     so callers can use one code path for every language.
     """
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text)  # control characters crash espeak-ng
     text = re.sub(r"[\u2018\u2019]", "'", text)
     text = re.sub(r"[\u201c\u201d]", '"', text)
     text = re.sub(r"[\u2013\u2014]", " — ", text)
