@@ -300,9 +300,15 @@ class Performer:
         return voices
 
     def _stock_voice(self, gender: str | None, available: dict[str, Voice]) -> Voice:
+        """The clearest shipped voice of the asked gender (by measured English WER), else the default."""
+        from .voice.shipped import GENDER_DEFAULTS
+
         default = available[self.engine.default_voice]
         if gender is None or default.gender == gender:
             return default
+        name = GENDER_DEFAULTS.get(gender)
+        if name in available:
+            return available[name]
         same = [v for v in self.engine.voices().values() if v.gender == gender]
         return same[0] if same else default
 
