@@ -139,7 +139,8 @@ def pitch_marks(audio: np.ndarray, sr: int, track: F0Track) -> tuple[np.ndarray,
     """Analysis marks: one per period at a consistent phase (the peak of the low-passed wave) where voiced,
     every ``_UNVOICED_STEP_S`` elsewhere. Returns ``(marks, f0 at each mark or 0)``."""
     n = audio.size
-    lp = sosfiltfilt(butter(2, min(900.0, 0.45 * sr), fs=sr, output="sos"), audio.astype(np.float64))
+    sos = butter(2, min(900.0, 0.45 * sr), fs=sr, output="sos")
+    lp = sosfiltfilt(sos, audio.astype(np.float64)) if n > 64 else audio.astype(np.float64)
     step_uv = max(1, int(round(_UNVOICED_STEP_S * sr)))
     hop = track.hop_s * sr
     f0 = track.f0
@@ -248,12 +249,15 @@ def shaped_noise(audio: np.ndarray, sr: int, rng: np.random.Generator, smooth_hz
     The power spectrum is averaged across ``smooth_hz`` (more than one harmonic spacing for F0 up to
     ~400 Hz), which removes the harmonic comb: the result carries formants and level, not pitch.
     """
-    x = audio.astype(np.float64)
     nfft = _NFFT if sr <= 24_000 else 1 << int(np.ceil(np.log2(_NFFT * sr / 24_000)))
+    size = audio.size
+    x = np.zeros(max(size, 2 * nfft))
+    x[:size] = audio
     _, _, spec = stft(x, fs=sr, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even", padded=True)
     power = np.abs(spec) ** 2
     bins = max(1, int(round(smooth_hz / (sr / nfft))))
     power = uniform_filter1d(uniform_filter1d(power, bins, axis=0, mode="nearest"), bins, axis=0, mode="nearest")
+    power = np.maximum(power, 0.0)  # the running sums can round a hair below zero
     noise = rng.standard_normal(x.size + nfft)
     _, _, nspec = stft(noise, fs=sr, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even", padded=True)
     nspec = nspec[:, : power.shape[1]]
@@ -261,8 +265,8 @@ def shaped_noise(audio: np.ndarray, sr: int, rng: np.random.Generator, smooth_hz
         power = power[:, : nspec.shape[1]]
     ref = np.mean(np.abs(nspec) ** 2)
     _, y = istft(nspec * np.sqrt(power / ref), fs=sr, nperseg=nfft, noverlap=nfft * 3 // 4, boundary=True)
-    out = np.zeros(x.size)
-    out[: min(x.size, y.size)] = y[: x.size]
+    out = np.zeros(size)
+    out[: min(size, y.size)] = y[:size]
     return out
 
 
@@ -284,7 +288,7 @@ def compress(audio: np.ndarray, sr: int, ratio: float, window_s: float = 0.01, k
     x = audio.astype(np.float64)
     if ratio <= 1 or x.size == 0:
         return x
-    env = np.sqrt(uniform_filter1d(x**2, max(1, int(window_s * sr)), mode="nearest") + 1e-12)
+    env = np.sqrt(np.maximum(uniform_filter1d(x**2, max(1, int(window_s * sr)), mode="nearest"), 0.0) + 1e-12)
     env_db = 20 * np.log10(env)
     ref = np.percentile(env_db, 95)
     over = np.maximum(env_db - (ref + knee_db), 0.0)
@@ -358,6 +362,8 @@ def apply_direction(audio: np.ndarray, sr: int, direction: Direction,
     prof = profile(d.register)
     level_in = _rms(x)
 
+    if x.size < int(0.05 * sr):  # too short to hold a pitch period or a spectral frame: level only
+        return _level(x, sr, level_in * 10 ** (d.energy_db / 20)).astype(np.float32)
     track = track_f0(x, sr)
     breath_amount = d.breathiness + (0.25 if d.laughing else 0.0)
     modulates = d.tremble > 0 or d.laughing

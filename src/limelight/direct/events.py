@@ -203,7 +203,7 @@ def _voice_it(c: _Ctx, audio: np.ndarray, contour: Callable[[np.ndarray], np.nda
 def _pulse(c: _Ctx, x: np.ndarray, amount: float = 1.0) -> np.ndarray:
     """Deepen the syllable rhythm: expand the 25 ms envelope (dB differences × (1 + amount)), so the
     breathy gaps between laugh syllables drop out and the bursts stand apart."""
-    env = np.sqrt(uniform_filter1d(np.square(x), c.n(0.025), mode="nearest")) + 1e-9
+    env = np.sqrt(np.maximum(uniform_filter1d(np.square(x), c.n(0.025), mode="nearest"), 0.0)) + 1e-9
     gain = (env / env.max()) ** amount
     return x * gain
 
@@ -512,33 +512,34 @@ PAUSE_SECONDS: MappingProxyType[str, float] = MappingProxyType({"pause": 0.6, "l
 class _Recipe:
     render: Callable[[_Ctx], np.ndarray]
     level_db: float  # RMS of the sounding part, dBFS
+    from_voice: bool = False  # built from the speaker's own synthesised syllables
 
 
 _RECIPES: MappingProxyType[str, _Recipe] = MappingProxyType({
-    "laugh": _Recipe(_laugh, -22.0),
-    "chuckle": _Recipe(_chuckle, -28.0),
-    "giggle": _Recipe(_giggle, -25.0),
-    "sigh": _Recipe(_sigh, -30.0),
-    "gasp": _Recipe(_gasp, -28.0),
-    "cough": _Recipe(_cough, -22.0),
+    "laugh": _Recipe(_laugh, -22.0, from_voice=True),
+    "chuckle": _Recipe(_chuckle, -28.0, from_voice=True),
+    "giggle": _Recipe(_giggle, -25.0, from_voice=True),
+    "sigh": _Recipe(_sigh, -30.0, from_voice=True),
+    "gasp": _Recipe(_gasp, -28.0, from_voice=True),
+    "cough": _Recipe(_cough, -22.0, from_voice=True),
     "sniff": _Recipe(_sniff, -32.0),
-    "groan": _Recipe(_groan, -25.0),
-    "moan": _Recipe(_moan, -26.0),
+    "groan": _Recipe(_groan, -25.0, from_voice=True),
+    "moan": _Recipe(_moan, -26.0, from_voice=True),
     "breath": _Recipe(_breath_event("inhale", 0.55, -32.0), -32.0),
     "inhale": _Recipe(_breath_event("inhale", 0.45, -33.0), -33.0),
     "exhale": _Recipe(_breath_event("exhale", 0.55, -34.0), -34.0),
     "pant": _Recipe(_pant, -30.0),
-    "scream": _Recipe(_scream, -13.0),
-    "cry": _Recipe(_cry, -24.0),
-    "sob": _Recipe(_sob, -26.0),
-    "yawn": _Recipe(_yawn, -28.0),
-    "hum": _Recipe(_hum, -25.0),
-    "clear_throat": _Recipe(_clear_throat, -24.0),
-    "hiccup": _Recipe(_hiccup, -24.0),
-    "sneeze": _Recipe(_sneeze, -20.0),
+    "scream": _Recipe(_scream, -13.0, from_voice=True),
+    "cry": _Recipe(_cry, -24.0, from_voice=True),
+    "sob": _Recipe(_sob, -26.0, from_voice=True),
+    "yawn": _Recipe(_yawn, -28.0, from_voice=True),
+    "hum": _Recipe(_hum, -25.0, from_voice=True),
+    "clear_throat": _Recipe(_clear_throat, -24.0, from_voice=True),
+    "hiccup": _Recipe(_hiccup, -24.0, from_voice=True),
+    "sneeze": _Recipe(_sneeze, -20.0, from_voice=True),
     "snort": _Recipe(_snort, -28.0),
-    "scoff": _Recipe(_scoff, -30.0),
-    "grunt": _Recipe(_grunt, -25.0),
+    "scoff": _Recipe(_scoff, -30.0, from_voice=True),
+    "grunt": _Recipe(_grunt, -25.0, from_voice=True),
     "gulp": _Recipe(_gulp, -30.0),
     "whistle": _Recipe(_whistle, -26.0),
     "shush": _Recipe(_shush, -30.0),
@@ -549,6 +550,9 @@ _RECIPES: MappingProxyType[str, _Recipe] = MappingProxyType({
 
 SOUNDING_EVENTS: tuple[str, ...] = tuple(_RECIPES)
 """Events rendered as sound (every known event except the silent pauses)."""
+
+VOICE_MADE_EVENTS: tuple[str, ...] = tuple(name for name, r in _RECIPES.items() if r.from_voice)
+"""Events built from the speaker's synthesised syllables (the rest are shaped noise and clicks)."""
 
 
 def render_event(event: str, voice: object, sr: int, engine: object, rng: np.random.Generator | None = None,
