@@ -225,13 +225,25 @@ _MM, _MM_SPEED = "mːːːː", 0.6
 
 # Voice-made events --------------------------------------------------------------------------------------
 def _syllable(c: _Ctx, phonemes: str, vowel_s: float) -> np.ndarray:
-    """One spoken syllable cut to its breathy onset plus ``vowel_s`` of vowel: the unit of a laugh."""
+    """One laugh syllable: a strong breathy "h" running into ``vowel_s`` of the voice's own vowel.
+
+    Kokoro's /h/ is 25 dB under its vowel, so the vowel starts like a stop ("puh"); in a laugh the air
+    comes first. The "h" is therefore rebuilt as a whispered copy of the vowel (noise with its spectral
+    envelope) swelling for 60 ms into a soft vowel onset.
+    """
     audio = c.vocal(phonemes)
     voiced = np.flatnonzero(track_f0(audio, c.sr).voiced)
-    hop = c.n(0.005)
-    onset = int(voiced[0]) * hop if voiced.size else audio.size // 3
-    start = max(0, onset - c.n(0.05))
-    return _fade(c, audio[start : onset + c.n(vowel_s)], 0.01, 0.05)
+    onset = int(voiced[0]) * c.n(0.005) if voiced.size else audio.size // 3
+    vowel = _fade(c, audio[onset : onset + c.n(vowel_s)], 0.03, 0.05)
+    lead, overlap = c.n(0.06), c.n(0.025)
+    air = shaped_noise(vowel, c.sr, c.rng)[: lead + overlap]
+    air = _at_level(air, 20 * np.log10(np.sqrt(np.mean(vowel**2)) + 1e-12) - 6.0)
+    ramp = np.concatenate([np.sin(0.5 * np.pi * np.linspace(0, 1, lead)) ** 2,
+                           np.cos(0.5 * np.pi * np.linspace(0, 1, air.size - lead)) ** 2])
+    out = np.zeros(lead + vowel.size)
+    out[: air.size] += air * ramp[: air.size]
+    out[lead:] += vowel
+    return out
 
 
 def _syllable_train(c: _Ctx, unit: np.ndarray, count: int, rate_hz: float, pitch: tuple[float, float],
