@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", default="nearest,bank,encoder,blend")
     ap.add_argument("--speakers", type=int, default=5)
     ap.add_argument("--sentences", type=int, default=2)
+    ap.add_argument("--only", help="comma-separated speaker ids (default: the first --speakers)")
     ap.add_argument("--enroll-budget", type=float, default=120.0)
     ap.add_argument("--no-wer", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the rows here")
@@ -116,9 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     methods = args.methods.split(",")
     shipped_cache: dict = {}
     results: list[Row] = []
-    for spk in sorted(dev)[: args.speakers]:
+    chosen = args.only.split(",") if args.only else sorted(dev)[: args.speakers]
+    for spk in chosen:
         files = sorted(dev[spk])
-        ref_path, targets = files[0], files[1:]
+        # the reference: the first clip that is a valid reference (3–30 s); all the others are targets
+        ref_path = next(f for f in files if 3.0 <= sf.info(f).duration <= 30.0)
+        targets = [f for f in files if f != ref_path]
         ref_audio, ref_sr = sf.read(ref_path, dtype="float32")
         t_emb = [embed_file(p) for p in targets]
         ref_emb = embed_speaker(ref_audio, ref_sr)

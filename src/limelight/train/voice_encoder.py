@@ -54,6 +54,7 @@ class SpaceArrays:
     means: np.ndarray
     residual: np.ndarray
     scale: np.ndarray
+    names: tuple[str, ...] = ()
 
 
 def load_space(out: Path) -> SpaceArrays:
@@ -63,17 +64,21 @@ def load_space(out: Path) -> SpaceArrays:
         from ..voice.space import style_space
 
         s = style_space()
-        np.savez(path, means=s.means, residual=s.residual, scale=s.scale)
+        np.savez(path, means=s.means, residual=s.residual, scale=s.scale, names=np.array(s.names))
     with np.load(path) as npz:
-        return SpaceArrays(means=npz["means"], residual=npz["residual"], scale=npz["scale"])
+        names = tuple(str(n) for n in npz["names"]) if "names" in npz.files else ()
+        return SpaceArrays(means=npz["means"], residual=npz["residual"], scale=npz["scale"], names=names)
 
 
-def sample_vectors(rng: np.random.Generator, n: int, space: SpaceArrays) -> tuple[np.ndarray, np.ndarray]:
+def sample_vectors(rng: np.random.Generator, n: int, space: SpaceArrays,
+                   focus: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` voice vectors and their kind (0 around a shipped voice, 1 between several, 2 beyond one).
 
     "Beyond" extrapolates from one shipped voice away from another: with four female voices and one male,
     this is what reaches deeper male and other female timbres. Noise is per-dimension, in units of the
     spread between shipped voices, with a random strength so both near and far points are seen.
+    ``focus`` (a shipped voice's index) centres every draw on that voice: around it, blends weighted to it,
+    and extrapolations away from the others (how the male region, one shipped voice of five, gets covered).
     """
     means, scale = space.means, space.scale
     k = len(means)
@@ -81,11 +86,16 @@ def sample_vectors(rng: np.random.Generator, n: int, space: SpaceArrays) -> tupl
     kinds = rng.choice(3, size=n, p=[0.3, 0.35, 0.35])
     for i, kind in enumerate(kinds):
         if kind == 0:
-            base = means[rng.integers(k)]
+            base = means[rng.integers(k) if focus is None else focus]
         elif kind == 1:
-            base = rng.dirichlet(np.full(k, 0.6)) @ means
+            alpha = np.full(k, 0.6)
+            if focus is not None:
+                alpha[focus] = 3.0
+            base = rng.dirichlet(alpha) @ means
         else:
             a, b = rng.choice(k, size=2, replace=False)
+            if focus is not None:
+                a, b = focus, rng.choice([j for j in range(k) if j != focus])
             base = means[a] + rng.uniform(0.1, 0.7) * (means[a] - means[b])
         out[i] = base + rng.uniform(0.0, 0.8) * scale * rng.standard_normal(means.shape[1])
     return out, kinds.astype(np.int8)
@@ -178,7 +188,7 @@ def _measure_shard(job: tuple[str, np.ndarray, np.ndarray, np.ndarray, list[np.n
 
 
 def generate_torch(out: Path, samples: int, workers: int, shard_size: int, seed: int, model: str | None,
-                   device: str) -> None:
+                   device: str, focus: str | None = None) -> None:
     """The same data with the PyTorch Kokoro on a GPU: synthesis batched per sentence, measuring on CPU workers.
 
     The float model differs slightly from the int8 ONNX the runtime uses (speaker-embedding cosine ≈ 0.98
@@ -196,6 +206,7 @@ def generate_torch(out: Path, samples: int, workers: int, shard_size: int, seed:
 
         model = str(shipped_kokoro())
     space = load_space(out)
+    focus_i = space.names.index(focus) if focus else None
     net = TorchKokoro.from_onnx(model).to(device)
     n_shards = -(-samples // shard_size)
     gap = np.zeros(int(0.25 * SAMPLE_RATE), np.float32)
@@ -206,7 +217,7 @@ def generate_torch(out: Path, samples: int, workers: int, shard_size: int, seed:
             if path.exists():
                 continue
             rng = np.random.default_rng([seed, shard])
-            vectors, kinds = sample_vectors(rng, shard_size, space)
+            vectors, kinds = sample_vectors(rng, shard_size, space, focus_i)
             pairs = np.array([rng.choice(len(tokens), size=2, replace=False) for _ in vectors], np.int8)
             pieces: dict[tuple[int, int], np.ndarray] = {}
             for j, tok in enumerate(tokens):
@@ -281,7 +292,7 @@ def real_embeddings(folder: Path) -> np.ndarray:
     return np.stack(out)
 
 
-def fit(out: Path, bank_size: int, real: Path | None = None) -> dict[str, object]:
+def fit(out: Path, bank_size: int, real: Path | None = None, note: str = "") -> dict[str, object]:
     """Fit the encoder and design directions on all shards; write the artefacts and the model card.
 
     With ``real`` (a folder of real speech, never the evaluation speakers), the mean real-speech embedding is
@@ -322,11 +333,14 @@ def fit(out: Path, bank_size: int, real: Path | None = None) -> dict[str, object
              features=np.array(FEATURES), vectors=y[ok].astype(np.float16), feats=feats[ok].astype(np.float16))
     card = {
         "model": "voice encoder: Resemblyzer speaker embedding (256) → Kokoro voice vector (256), ridge regression",
-        "data": {"samples": int(n), "sentences": list(SENTENCES), "sampler": "limelight.train.voice_encoder."
-                 "sample_vectors (around 30 %, between 35 %, beyond 35 %)", "engine": "Kokoro-82M int8 ONNX"},
+        "data": {"samples": int(n), "sentences": list(SENTENCES),
+                 "sampler": "limelight.train.voice_encoder.sample_vectors (around 30 %, between 35 %, beyond 35 %)",
+                 "engine": "Kokoro-82M: int8 ONNX on CPU workers (default) or the float "
+                 "limelight.engine.torch_kokoro port on a GPU (--device cuda)", "note": note},
         "fit": {"alpha": best[1], "held_out": int(n_test), "held_out_mse": best[0],
                 "held_out_mse_predict_mean": base, "r2": 1 - best[0] / base, **results},
         "bank_size": int(len(keep)),
+        "real_mean_from": str(real) if real is not None else None,
         "files_bytes": {p: (out / p).stat().st_size for p in
                         ("voice_encoder.npz", "voice_bank.npz", "design_directions.npz")},
     }
@@ -351,18 +365,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", help="Kokoro ONNX file (default: the shipped one)")
     ap.add_argument("--device", default="onnx",
                     help="onnx (CPU workers, default) or a torch device such as cuda for the GPU path")
+    ap.add_argument("--focus", help="centre sampling on this shipped voice (e.g. jm_kumo), GPU path")
     ap.add_argument("--no-generate", action="store_true", help="only fit on the shards already there")
     ap.add_argument("--fit", action="store_true", help="fit and write the encoder after generating")
     ap.add_argument("--bank-size", type=int, default=3000)
     ap.add_argument("--real", type=Path, help="folder of real speech for the domain shift (shared/voices/train)")
+    ap.add_argument("--note", default="", help="free text for the model card (where the data was made)")
     ap.add_argument("--export", action="store_true", help="copy the fitted files into the package")
     args = ap.parse_args(argv)
     if not args.no_generate and args.device != "onnx":
-        generate_torch(args.out, args.samples, args.workers, args.shard_size, args.seed, args.model, args.device)
+        generate_torch(args.out, args.samples, args.workers, args.shard_size, args.seed, args.model, args.device,
+                       args.focus)
     elif not args.no_generate:
         generate(args.out, args.samples, args.workers, args.shard_size, args.seed, args.model)
     if args.fit or args.no_generate:
-        print(json.dumps(fit(args.out, args.bank_size, args.real)["fit"], indent=2))
+        print(json.dumps(fit(args.out, args.bank_size, args.real, args.note)["fit"], indent=2))
     if args.export:
         export(args.out)
 

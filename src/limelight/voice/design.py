@@ -29,6 +29,11 @@ FEATURES = ("f0_hz", "f0_range_st", "f1_hz", "f2_hz", "f3_hz", "voiced_ratio", "
             "centroid_hz", "tokens_per_s")
 _F = {name: i for i, name in enumerate(FEATURES)}
 NEIGHBOURS = 12
+PITCH_STEP_ST = 3.0  # one "high"/"deep" word moves F0 by this many semitones
+# Typical speaking F0 (Hz) by age and sex (adult values near LibriSpeech means; children ~300 Hz).
+TYPICAL_F0 = {("child", "female"): 300.0, ("child", "male"): 290.0, ("teen", "female"): 230.0,
+              ("teen", "male"): 160.0, ("adult", "female"): 205.0, ("adult", "male"): 118.0,
+              ("elderly", "female"): 190.0, ("elderly", "male"): 125.0}
 PROTOTYPE_MATCH = 0.7  # cosine of a description phrase to an attribute prototype
 MALE_F0_MAX = 150.0
 FEMALE_F0_MIN = 175.0
@@ -106,8 +111,8 @@ def read_attributes(description: str) -> dict[str, float]:
     """Attribute strengths (0–1) from keywords, then (if available) sentence-embedding prototypes."""
     text = _words(description)
     found = {name: 1.0 for name, (keys, _, _) in ATTRIBUTES.items() if any(f" {k} " in text for k in keys)}
-    if "child" in found:
-        found.pop("teen", None)
+    if "teen" in found:  # "teenage girl": the girl is a teen, not a child
+        found.pop("child", None)
     try:
         from ..text.embed import embed
     except ImportError:
@@ -132,21 +137,33 @@ def guess_gender(description: str) -> str | None:
     return max(hits, key=hits.__getitem__)
 
 
+def name_is_middle_aged(attrs: dict[str, float]) -> bool:
+    return "middle_aged" in attrs
+
+
 def plan(description: str, gender: str | None = None) -> DesignPlan:
     g = (gender or guess_gender(description) or "female").lower()
     if g not in ("male", "female"):
         raise VoiceError(f"gender must be male or female, got {gender!r}", field="gender")
     data = design_data()
     f0 = data.feats[:, _F["f0_hz"]]
-    group = f0 < MALE_F0_MAX if g == "male" else f0 > FEMALE_F0_MIN
-    base = (data.feats[group].mean(0) - data.mean) / data.std
     attrs = read_attributes(description)
+    # Children's voices differ little by sex before puberty: a boy starts from the same (higher) base.
+    group = f0 < MALE_F0_MAX if g == "male" and "child" not in attrs else f0 > FEMALE_F0_MIN
+    base = (data.feats[group].mean(0) - data.mean) / data.std
     target = base.copy()
     for name, strength in attrs.items():
         for feat, delta in ATTRIBUTES[name][2].items():
             target[_F[feat]] += strength * delta
-    if g == "male" and "child" not in attrs:  # stay in the male pitch range whatever else was asked
-        target[_F["f0_hz"]] = min(target[_F["f0_hz"]], (MALE_F0_MAX - data.mean[0]) / data.std[0])
+    # Pitch starts from typical speaking F0 for the age and sex (Hz), then pitch words move it.
+    age = next((a for a in ("child", "teen", "elderly") if a in attrs), "adult")
+    f0 = TYPICAL_F0[(age, g)]
+    for name, strength in attrs.items():
+        if name not in ("child", "teen", "elderly", "middle_aged"):
+            f0 *= 2 ** (strength * ATTRIBUTES[name][2].get("f0_hz", 0.0) * PITCH_STEP_ST / 12)
+    if name_is_middle_aged(attrs):
+        f0 *= 2 ** (-1 / 12)
+    target[_F["f0_hz"]] = (f0 - data.mean[_F["f0_hz"]]) / data.std[_F["f0_hz"]]
     return DesignPlan(gender=g, attributes=attrs,
                       target={f: float(data.mean[i] + target[i] * data.std[i]) for i, f in enumerate(FEATURES)})
 
