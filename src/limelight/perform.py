@@ -397,14 +397,15 @@ class Performer:
         return _Piece(audio=audio, chunk=report)
 
     def _event(self, run: _Run, item: EventItem) -> np.ndarray:
-        if item.event in ("pause", "long_pause"):
+        if self._render_event is None and item.event in ("pause", "long_pause"):
             return np.zeros(int((1.5 if item.event == "long_pause" else 0.6) * self.sample_rate), np.float32)
         if self._render_event is None or self.engine.name != "kokoro":
             run.skip("events", "non-verbal event rendering is not available in this build; events became pauses")
             return np.zeros(int(EVENT_FALLBACK_S * self.sample_rate), np.float32)
         audio = self._render_event(item.event, run.voices[item.speaker_id], self.sample_rate, self.engine, run.rng,
                                    manner=item.manner)
-        return fade_edges(match_loudness(np.asarray(audio, np.float32), self.sample_rate, -26.0), self.sample_rate)
+        # The renderer sets each event's level (a soft cough, a loud scream); keep it.
+        return fade_edges(np.asarray(audio, np.float32), self.sample_rate)
 
     def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float) -> np.ndarray:
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)

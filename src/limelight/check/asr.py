@@ -62,8 +62,11 @@ class Transcriber:
         if pcm.size < WHISPER_RATE // 10:
             return ""
         with self._lock:
+            # Temperature 0 only: faster-whisper's fallback ladder re-decodes up to six times on a doubtful
+            # segment, which costs minutes on a CPU; our own retry policy (perform.py) handles bad chunks.
             segments, _info = self._model.transcribe(pcm, language=language.split("-")[0], beam_size=5,
-                                                     vad_filter=False, condition_on_previous_text=False)
+                                                     vad_filter=False, condition_on_previous_text=False,
+                                                     temperature=0.0)
             return " ".join(s.text.strip() for s in segments).strip()
 
 
