@@ -11,6 +11,7 @@ from scipy.signal import lfilter
 
 from limelight.scene import SOUNDS, PlacedEffect, SceneMix, measure, mix_scene, write_stems
 from limelight.scene.dynamics import active_level
+from limelight.scene.mix import DUCK_DB
 
 SR = 24000
 SPEECH = [(0.5, 3.0), (5.5, 8.0)]  # a long gap between 3.0 and 5.5 s
@@ -46,7 +47,7 @@ EFFECTS = [PlacedEffect("Someone knocks on the door", 3.4), PlacedEffect("Glass 
 
 @cache
 def scene_mix(scene: str | None = "Heavy rain pouring down", shot: str | None = None, background_sfx: bool = True,
-              seed: int = 7, duck_db: float = -8.0) -> SceneMix:
+              seed: int = 7, duck_db: float = DUCK_DB) -> SceneMix:
     return mix_scene(VOICE, SR, scene, shot, EFFECTS, background_sfx, seed, duck_db=duck_db, method="keyword")
 
 
@@ -67,7 +68,7 @@ def test_ambience_ducks_under_speech_and_recovers_in_pauses() -> None:
     ducked, flat = scene_mix(), scene_mix(duck_db=0.0)  # same seed: the same rain, with and without ducking
     under_speech = level_db(ducked.ambience, 1.0, 2.5) - level_db(flat.ambience, 1.0, 2.5)
     in_pause = level_db(ducked.ambience, 4.0, 4.8) - level_db(flat.ambience, 4.0, 4.8)
-    assert under_speech == pytest.approx(-8.0, abs=1.0)
+    assert under_speech == pytest.approx(DUCK_DB, abs=1.0)
     assert abs(in_pause) < 1.0
     gain = ducked.ambience[: int(8 * SR)].astype(np.float64) / (flat.ambience[: int(8 * SR)] + 1e-12)
     steps = np.abs(np.diff(20 * np.log10(np.clip(np.abs(gain[flat.ambience[: int(8 * SR)] != 0]), 1e-6, None))))

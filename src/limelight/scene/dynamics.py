@@ -36,14 +36,15 @@ def active_level(x: np.ndarray, sr: int, floor_db: float = 30.0) -> float:
     return float(np.sqrt(np.mean(e[e >= top * 10 ** (-floor_db / 10)])))
 
 
-def duck_gain(voice: np.ndarray, sr: int, n: int, *, depth_db: float = -8.0, attack_s: float = 0.08,
-              release_s: float = 0.45, hold_s: float = 0.2, threshold_db: float = -30.0) -> np.ndarray:
+def duck_gain(voice: np.ndarray, sr: int, n: int, *, depth_db: float = -12.0, attack_s: float = 0.05,
+              release_s: float = 0.45, hold_s: float = 0.2, lookahead_s: float = 0.15,
+              threshold_db: float = -30.0) -> np.ndarray:
     """Gain curve (length ``n``) that lowers a bed by ``depth_db`` wherever the voice is speaking.
 
     Activity ramps from 0 to 1 between ``threshold_db`` and 10 dB above it, relative to the voice's active
-    level. It is held ``hold_s`` (so the bed does not pump between words), looked ahead by ``attack_s``
-    (the bed is pre-rendered, so it can start dipping before the first syllable) and smoothed with
-    separate attack and release times.
+    level. It is held ``hold_s`` (so the bed does not pump between words), looked ahead by ``lookahead_s``
+    (the bed is pre-rendered, so it is fully down by the first syllable) and smoothed with separate
+    attack and release times.
     """
     frames = -(-n // max(1, int(HOP_S * sr)))
     level = active_level(voice, sr)
@@ -53,7 +54,7 @@ def duck_gain(voice: np.ndarray, sr: int, n: int, *, depth_db: float = -8.0, att
     activity = np.clip((db - threshold_db) / 10.0, 0.0, 1.0)
     hold = max(1, int(hold_s / HOP_S))
     activity = maximum_filter1d(activity, size=hold, origin=(hold - 1) // 2)  # extend active frames forward
-    ahead = max(0, int(attack_s / HOP_S))
+    ahead = max(0, int(lookahead_s / HOP_S))
     activity = np.maximum(activity, np.append(activity[ahead:], np.zeros(ahead)))
     up = 1 - np.exp(-HOP_S / attack_s)
     down = 1 - np.exp(-HOP_S / release_s)

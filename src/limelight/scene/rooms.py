@@ -21,7 +21,13 @@ from .matching import Candidate, Method, PhraseMatcher
 
 @dataclass(frozen=True)
 class Room:
-    """A room preset. ``rt60_s`` = 0 means no reverberation (the dry and telephone presets)."""
+    """A room preset. ``rt60_s`` = 0 means no reverberation (the dry and telephone presets).
+
+    ``wet_db`` (reverberant energy re the direct sound) is set for a voice close to the microphone, as
+    dialogue is recorded: the space is heard, the words stay clear. Measured with Whisper base on 12
+    Kokoro sentences (clean: 7 errors in 183 words), a large hall at −4 dB gave 31 errors, at −10 dB 24,
+    at −14 dB 11; a bathroom at −4 dB 17, at −9 dB 11.
+    """
 
     name: str
     rt60_s: float
@@ -72,21 +78,21 @@ def _impulse(room: Room, sr: int, seed: int) -> np.ndarray:
 ROOMS: dict[str, Room] = {r.name: r for r in [
     Room("dry", 0.0, phrasings=("a recording studio", "a dry voice booth"),
          keywords=("studio", "booth", "voiceover", "narrator")),
-    Room("small_room", 0.35, (2.0, 10.0), -10.0, 0.55,
+    Room("small_room", 0.35, (2.0, 10.0), -12.0, 0.55,
          phrasings=("a small room", "a bedroom at night", "a living room", "a kitchen", "a small apartment",
                     "a cozy log cabin"),
          keywords=("room", "bedroom", "living room", "kitchen", "apartment", "flat", "house", "home", "cabin",
                    "study", "cell", "attic", "basement", "cafe", "bar")),
-    Room("office", 0.5, (3.0, 15.0), -9.0, 0.55,
+    Room("office", 0.5, (3.0, 15.0), -12.0, 0.55,
          phrasings=("an office", "a meeting room", "a classroom", "a dimly lit office"),
          keywords=("office", "meeting room", "conference room", "classroom", "cubicle", "library", "clinic",
                    "hospital", "shop", "store")),
-    Room("large_hall", 2.2, (15.0, 60.0), -4.0, 0.5,
+    Room("large_hall", 2.2, (15.0, 60.0), -14.0, 0.5,
          phrasings=("a large concert hall", "a cathedral", "an empty warehouse", "a huge church",
                     "a grand ballroom"),
          keywords=("hall", "cathedral", "church", "warehouse", "auditorium", "theater", "theatre", "arena",
                    "gym", "gymnasium", "ballroom", "museum", "cave", "tunnel", "station", "temple")),
-    Room("bathroom", 0.9, (1.5, 6.0), -4.0, 0.9,
+    Room("bathroom", 0.9, (1.5, 6.0), -9.0, 0.9,
          phrasings=("a tiled bathroom", "in the shower", "a stairwell", "a locker room"),
          keywords=("bathroom", "shower", "toilet", "restroom", "stairwell", "staircase", "tiled",
                    "locker room")),
@@ -96,7 +102,7 @@ ROOMS: dict[str, Room] = {r.name: r for r in [
          keywords=("outside", "outdoors", "open air", "field", "street", "beach", "forest", "woods", "dock",
                    "pier", "harbour", "harbor", "park", "garden", "rooftop", "roof", "mountain", "desert",
                    "yard", "camp", "road", "sea", "ocean", "deck", "porch", "balcony", "meadow")),
-    Room("car", 0.12, (1.0, 4.0), -9.0, 0.35,
+    Room("car", 0.12, (1.0, 4.0), -12.0, 0.35,
          phrasings=("inside a car", "driving a car", "in the back seat of a taxi"),
          keywords=("car", "taxi", "cab", "truck", "van", "vehicle", "backseat", "back seat", "driving")),
     Room("telephone", 0.0, band_hz=(300.0, 3400.0), drive=1.5,
