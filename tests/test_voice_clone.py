@@ -1,0 +1,87 @@
+"""Zero-shot cloning and enrollment on real LibriSpeech clips, scored with real synthesis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from limelight.check.speaker import cosine, embed_speaker
+from limelight.errors import AudioInputError
+from limelight.voice import Voice
+from limelight.voice.clone import clone_model, clone_voice
+from limelight.voice.space import style_space
+
+SENTENCE = "Could you tell me how far it is from here to the nearest train station?"
+
+
+def _clip(shared_dir: Path, speaker: str, index: int) -> tuple[np.ndarray, int]:
+    files = sorted((shared_dir / "voices" / "dev" / speaker).glob("*.flac"))
+    if len(files) <= index:
+        pytest.skip(f"dev clips of speaker {speaker} missing")
+    audio, sr = sf.read(files[index], dtype="float32")
+    return audio, sr
+
+
+@pytest.fixture(scope="module")
+def target(shared_dir: Path) -> dict[str, object]:
+    ref = _clip(shared_dir, "3005", 0)
+    others = [embed_speaker(*_clip(shared_dir, "3005", i)) for i in (1, 2, 3)]
+    return {"ref": ref, "others": others}
+
+
+def test_clone_is_fast_and_well_formed(target: dict) -> None:
+    audio, sr = target["ref"]
+    clone_model()  # data load is a one-off per process
+    t_cpu, t_wall = time.process_time(), time.perf_counter()
+    voice = clone_voice(audio, sr, "speaker3005")
+    cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
+    assert cpu < 1.0, f"clone took {cpu:.2f} s of CPU"
+    assert wall < 5.0  # the shared test machine may be busy; CPU time is the real budget
+    assert isinstance(voice, Voice) and voice.style.shape == (510, 256) and voice.source == "cloned"
+    assert np.isfinite(voice.style).all()
+    v = np.asarray(voice.meta["vector"], np.float32)
+    assert np.allclose(style_space().vector(voice), v, atol=1e-4)
+
+
+def test_clone_sounds_closer_than_a_stranger(tts, shared_dir: Path, target: dict) -> None:
+    """The clone of speaker 3005 is nearer his other clips than the clone of another man (1688) is."""
+    audio, sr = target["ref"]
+    mine = clone_voice(audio, sr, "mine")
+    stranger = clone_voice(*_clip(shared_dir, "1688", 0), "stranger")
+    sims = {}
+    for key, voice in (("mine", mine), ("stranger", stranger)):
+        speech = tts.engine.synthesize(SENTENCE, voice)
+        e = embed_speaker(speech, tts.sample_rate)
+        sims[key] = float(np.mean([cosine(e, o) for o in target["others"]]))
+    assert sims["mine"] > sims["stranger"] + 0.01, sims
+
+
+def test_clone_methods_differ_and_are_valid(target: dict) -> None:
+    audio, sr = target["ref"]
+    vectors = {m: np.asarray(clone_voice(audio, sr, m, method=m).meta["vector"]) for m in ("bank", "encoder")}
+    assert not np.allclose(vectors["bank"], vectors["encoder"])
+    with pytest.raises(Exception, match="unknown clone method"):
+        clone_voice(audio, sr, "x", method="magic")
+
+
+def test_bad_reference_is_refused() -> None:
+    noise = np.random.default_rng(1).standard_normal(16_000 * 5).astype(np.float32) * 0.1
+    with pytest.raises(AudioInputError, match="no clear speech"):
+        clone_voice(noise, 16_000, "noise")
+    with pytest.raises(AudioInputError, match="at least 3 s"):
+        clone_voice(noise[:16_000], 16_000, "short")
+
+
+def test_enrollment_improves_search_similarity(tts, target: dict) -> None:
+    """A few seconds of search: the enrolled voice scores at least as well as its starting clone."""
+    from limelight.voice.enroll import enroll_voice
+
+    audio, sr = target["ref"]
+    voice = enroll_voice(audio, sr, "enrolled", budget_s=0.0, population=3, check_wer=False, engine=tts.engine,
+                         min_evaluations=4)
+    assert voice.source == "enrolled" and voice.meta["evaluations"] >= 4
+    assert voice.meta["search_similarity"] >= voice.meta["start_similarity"]
