@@ -262,8 +262,11 @@ def profile(model: Path, case: Case, threads: int = 2) -> None:
                 best["ts"] <= e["ts"] <= best["ts"] + best["dur"]:
             by_op[e["args"]["op_name"]] += e["dur"]
             parts = e["name"].split("/")
-            block = "/".join(parts[3:5]) if "generator" in parts else "/".join(parts[1:3])
-            by_block[block if not block.startswith("limelight") else "(rewritten nodes)"] += e["dur"]
+            if parts[0] == "limelight" or "/" not in e["name"]:
+                block = f"(rewritten/fused: {e['args']['op_name']})"
+            else:
+                block = "/".join(parts[3:5]) if "generator" in parts else "/".join(parts[1:3])
+            by_block[block] += e["dur"]
     total = sum(by_op.values())
     print(f"{model.name}: best run {best['dur'] / 1e3:.0f} ms, {len(by_op)} op types")
     for name, us in by_op.most_common(15):

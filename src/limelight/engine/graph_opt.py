@@ -137,20 +137,24 @@ def optimize_model(src: Path, dst: Path, *, requantize: bool = True) -> Path:
     return dst
 
 
-def optimized_path_for(src: Path, *, requantize: bool = True) -> Path:
-    """Where the rewritten copy of ``src`` is cached: next to it, named by rewrite version and variant."""
+def optimized_path_for(src: Path, *, requantize: bool = True, cache_dir: Path | None = None) -> Path:
+    """Where the rewritten copy of ``src`` is cached: next to it (or in ``cache_dir``), named by rewrite version
+    and variant. Two sources with the same name share a slot; the sidecar's sha256 keeps that correct."""
     src = Path(src)
     tag = "opt" if requantize else "exact"
-    return src.with_name(f"{src.stem}.limelight-{tag}{REWRITE_VERSION}{src.suffix}")
+    return (Path(cache_dir) if cache_dir else src.parent) / f"{src.stem}.limelight-{tag}{REWRITE_VERSION}{src.suffix}"
 
 
-def best_model_path(src: Path, *, requantize: bool = True) -> Path:
+def best_model_path(src: Path, *, requantize: bool = True, cache_dir: Path | None = None) -> Path:
     """The rewritten model for ``src`` when it is cached or can be built here, else ``src`` itself.
 
-    Never raises for a missing ``onnx`` package or an unwritable cache: the original model always works.
+    Never raises for a missing ``onnx`` package, an unwritable cache or a graph the rewrites cannot handle:
+    the original model always works. The first call for a model takes a few seconds (load, rewrite, check,
+    write 92 MB); later calls only compare the source's size and mtime with the sidecar.
     """
     try:
-        return optimize_model(src, optimized_path_for(src, requantize=requantize), requantize=requantize)
+        dst = optimized_path_for(src, requantize=requantize, cache_dir=cache_dir)
+        return optimize_model(src, dst, requantize=requantize)
     except ImportError:
         log.info("onnx is not installed; running the original Kokoro graph")
     except Exception as exc:  # noqa: BLE001 - a failed rewrite must never stop synthesis
