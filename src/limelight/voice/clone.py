@@ -11,7 +11,9 @@ voices), each synthesised and embedded. Two methods read that data:
 
 Real recordings and Kokoro speech sit in different regions of Resemblyzer's space, so the reference
 embedding is first moved by (mean synthetic − mean real embedding), the real mean taken from
-LibriSpeech train-clean speakers that are never evaluated on. ``bench/clone.py`` measures both methods.
+LibriSpeech train-clean speakers that are never evaluated on. ``bench/clone.py`` measures the methods; on
+the dev speakers the encoder scores 0.33 normalised similarity (bank 0.28, nearest shipped voice 0.15), so
+it is the default. ``"blend"`` averages the two vectors.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .space import style_space
 from .voice import Voice
 
 METHODS = ("bank", "encoder", "blend")
-DEFAULT_METHOD = "blend"
+DEFAULT_METHOD = "encoder"  # measured best on dev (bench/clone.py): encoder 0.33, bank 0.28
 NEIGHBOURS = 24
 MAX_PARTIALS = 16  # cap the embedding cost of a 30 s reference (~0.3 s)
 
