@@ -1,12 +1,12 @@
 """Enrollment: refine a clone by search in the voice space, scored by synthesis (slower, closer).
 
-Start from the zero-shot clone, then run an evolution strategy (a small (μ/μ, λ)-ES with step-size
-adaptation) over a low-dimensional subspace: the top principal components of the voice bank (the directions
-in which voices actually differ, scaled by their spread) plus a few random directions. Each candidate speaks
-one short sentence; its score is the speaker-embedding cosine to the reference minus a penalty for moving far
-from the clone (so the search cannot wander into odd corners that only fool the encoder). The best few are
-checked with Whisper and the first that stays intelligible wins. Only the reference clip is used; other clips
-of the speaker are for evaluation (bench/clone.py).
+Start from the best of the zero-shot answers (each heard once), then run an evolution strategy (a small
+(μ/μ, λ)-ES with step-size adaptation) over a low-dimensional subspace: the top principal components of the
+voice bank (the directions in which voices actually differ, scaled by their spread) plus a few random
+directions. Each candidate speaks one short sentence; its score is the speaker-embedding cosine to the
+reference minus a penalty for moving far from the start (so the search cannot wander into odd corners that
+only fool the encoder). The best few are checked with Whisper and the first that stays intelligible wins.
+Only the reference clip is used; other clips of the speaker are for evaluation (bench/clone.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..check.speaker import cosine, embed_speaker
-from .clone import clone_model, clone_voice
+from .clone import bank_vector, clone_model, clone_voice, encoder_vector, to_synthetic
 from .reference import check_reference
 from .space import style_space
 from .voice import Voice
@@ -42,6 +42,10 @@ def search_basis(seed: int = 0) -> np.ndarray:
     return np.concatenate([pcs, rand]).astype(np.float32)
 
 
+def embedding_of(voice: Voice) -> np.ndarray:
+    return np.asarray(voice.meta["embedding"], np.float32)
+
+
 @lru_cache(maxsize=1)
 def _engine():  # -> KokoroEngine
     from ..engine import load_engine
@@ -63,24 +67,34 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
     space = style_space()
     target = embed_speaker(audio, sr)
     start = clone_voice(audio, sr, name, gender=gender, check=False)
-    v0 = space.vector(start)
     basis = search_basis()
     phonemes = eng.phonemize(SEARCH_SENTENCE)
 
-    def score(z: np.ndarray) -> tuple[float, float]:
-        v = v0 + z @ basis
+    def similarity(v: np.ndarray) -> float:
         wav = eng.synthesize_phonemes(phonemes, space.voice(v, name="candidate"))
-        sim = cosine(embed_speaker(wav, eng.sample_rate), target)
+        return cosine(embed_speaker(wav, eng.sample_rate), target)
+
+    # Seeds: the zero-shot answers (encoder, bank, their blend and an extrapolation past the encoder). They
+    # disagree per speaker, and hearing each once picks the right one far more cheaply than random steps.
+    e = to_synthetic(embedding_of(start))
+    v_enc, (v_bank, _) = encoder_vector(e), bank_vector(e)
+    seeds = [v_enc, v_bank, 0.5 * (v_enc + v_bank), v_enc + 0.5 * (v_enc - v_bank)]
+    seed_sims = [similarity(v) for v in seeds]
+    best_seed = int(np.argmax(seed_sims))
+    v0, sim0 = seeds[best_seed].astype(np.float32), seed_sims[best_seed]
+
+    def score(z: np.ndarray) -> tuple[float, float]:
+        sim = similarity(v0 + z @ basis)
         return sim - DISTANCE_PENALTY * float(z @ z), sim
 
     rng = np.random.default_rng(seed)
     dims = basis.shape[0]
     mean = np.zeros(dims, np.float32)
     sigma = 0.6
-    f0, sim0 = score(mean)
+    f0 = sim0
     tried: list[tuple[float, float, np.ndarray]] = [(f0, sim0, mean.copy())]
     best_f = f0
-    evals = 1
+    evals = len(seeds)
     mu = max(1, population // 2)
     weights = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
     weights /= weights.sum()
@@ -111,7 +125,7 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
         from ..check.wer import wer
 
         asr = shared_transcriber()
-        for cand in tried[:4] + [tried[-1] if tried[-1][2] is mean else (f0, sim0, np.zeros(dims, np.float32))]:
+        for cand in [*tried[:4], (f0, sim0, np.zeros(dims, np.float32))]:  # the seed itself comes last
             voice = space.voice(v0 + cand[2] @ basis, name=name)
             wav = eng.synthesize(CHECK_SENTENCE, voice)
             wer_value = wer(CHECK_SENTENCE, asr.transcribe(wav, eng.sample_rate))
@@ -121,6 +135,7 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
     v = v0 + chosen[2] @ basis
     meta = {**start.meta, "method": "enroll", "vector": v.tolist(), "evaluations": evals,
             "search_similarity": round(chosen[1], 4), "start_similarity": round(sim0, 4),
+            "seed": ("encoder", "bank", "blend", "extrapolated")[best_seed],
             "check_wer": wer_value, "enroll_s": round(time.perf_counter() - t0, 1)}
     return space.voice(v, name=name, gender=gender, source="enrolled",
                        description="Enrolled from reference audio.", meta=meta)
