@@ -33,11 +33,21 @@ ENGINES = ("kokoro", "piper")
 
 def load_engine(name: str = "kokoro", *, model: str | None = None, device: str = "cpu",
                 threads: int | None = None) -> Engine:
-    """Build an engine by name. ``model`` overrides the model file (path or URL, Kokoro only)."""
+    """Build an engine by name. ``model`` overrides the model file (path or URL, Kokoro only).
+
+    ``device="cuda"`` (or ``"cuda:N"``) gives Kokoro in PyTorch (:mod:`.cuda`), imported only then, so the
+    CPU path never loads torch.
+    """
     if name == "kokoro":
         if device.startswith("cuda"):
-            raise LimelightError("the CUDA engine is not available in this build; use device='cpu'",
-                                 field="device")
+            try:
+                import onnx  # noqa: F401  (the weights are read from the ONNX file)
+
+                from .cuda import TorchKokoroEngine
+            except ImportError as exc:
+                raise LimelightError(f"device={device!r} needs PyTorch and onnx ({exc.name or exc} is missing): "
+                                     "pip install 'limelight[gpu]', or use device='cpu'", field="device") from None
+            return TorchKokoroEngine(model=model, device=device)
         from .kokoro import KokoroEngine
 
         return KokoroEngine(model=model, threads=threads)

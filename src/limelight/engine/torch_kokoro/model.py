@@ -18,12 +18,17 @@ from the reference (no noise in the sine source, its iSTFT normalisation), this 
 because its job is to be interchangeable with the CPU engine; each place says so.
 
 Shapes: B batch, T tokens, F frames (40 per second, 600 samples each), S samples. Every sequence carries an
-explicit length so that batching with padding is a local change; today the text side runs batched with masks and
-the decoder runs one utterance at a time (its instance norms would otherwise see the padding).
+explicit length, and the whole model runs batched over rows of different lengths. The frame-level part follows
+one rule (see :mod:`.ops`): a tensor handed between layers is zero past its row's valid length, and a
+``mask`` (bool [B, 1, L], True on valid positions) travels beside it. Instance-norm statistics are then sums
+over the valid positions, every convolution sees the same zeros past a row's end that it would see at the end
+of that row run alone, and the few non-local steps (the sine source's phase interpolation, the source STFT's
+reflect padding) are done per row. ``mask=None`` means "no padding" and skips all of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
@@ -34,6 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from . import ops
 from .quant import QConv1d, QLinear, lstm_direction_quantized
 
 if TYPE_CHECKING:
@@ -128,15 +134,33 @@ class AdaLayerNorm(nn.Module):
 
 
 class AdaIN1d(nn.Module):
-    """Instance norm over time of [B, C, T] whose gain and bias come from the style vector."""
+    """Instance norm over time of [B, C, T] whose gain and bias come from the style vector.
+
+    With a ``mask`` the statistics cover each row's valid positions only (``x`` must be zero past them) and
+    the output is zeroed there again. ``alpha`` fuses the Snake activation that follows in the generator.
+    """
 
     def __init__(self, style_dim: int, channels: int) -> None:
         super().__init__()
         self.fc = QLinear(style_dim, 2 * channels)
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None = None,
+                alpha: torch.Tensor | None = None) -> torch.Tensor:
         gamma, beta = self.fc(s)[:, :, None].chunk(2, dim=1)
-        return (1 + gamma) * F.instance_norm(x, eps=1e-5) + beta
+        mean, rstd = ops.instance_stats(x, None if mask is None else mask.sum(dim=-1, keepdim=True))
+        if alpha is None:
+            return ops.adain(x, mean, rstd, gamma, beta, mask)
+        return ops.adain_snake(x, mean, rstd, gamma, beta, alpha, mask)
+
+
+def zero_pad(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``x`` with the positions past each row's valid length set to zero (a no-op without a mask)."""
+    return x if mask is None else x.masked_fill(~mask, 0.0)
+
+
+def upsample_mask(mask: torch.Tensor | None, factor: int) -> torch.Tensor | None:
+    """The mask of a tensor upsampled ``factor``× in time from one with ``mask``."""
+    return None if mask is None else mask.repeat_interleave(factor, dim=-1)
 
 
 class AdainResBlk1d(nn.Module):
@@ -154,12 +178,14 @@ class AdainResBlk1d(nn.Module):
                      if upsample else None)
         self.conv1x1 = QConv1d(dim_in, dim_out, 1, bias=False) if dim_in != dim_out else None
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        h = F.leaky_relu(self.norm1(x, s), 0.2)
+    def forward(self, x: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask`` is ``x``'s; an upsampling block's output has ``upsample_mask(mask, 2)``."""
+        out_mask = upsample_mask(mask, 2) if self.upsample else mask
+        h = F.leaky_relu(self.norm1(x, s, mask), 0.2)
         if self.pool is not None:
-            h = self.pool(h)
-        h = self.conv1(h)
-        h = self.conv2(F.leaky_relu(self.norm2(h, s), 0.2))
+            h = zero_pad(self.pool(h), out_mask)
+        h = zero_pad(self.conv1(h), out_mask)
+        h = zero_pad(self.conv2(F.leaky_relu(self.norm2(h, s, out_mask), 0.2)), out_mask)
         skip = F.interpolate(x, scale_factor=2.0, mode="nearest") if self.upsample else x
         if self.conv1x1 is not None:
             skip = self.conv1x1(skip)
@@ -306,15 +332,22 @@ class ProsodyPredictor(nn.Module):
         logits = self.duration_proj(self.lstm(d, lengths))
         return torch.sigmoid(logits).sum(dim=-1) / speed[:, None]
 
-    def f0_energy(self, en: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """F0 (Hz) and energy curves, each [B, 2F], from frame-level features ``en`` [B, 640, F]."""
-        x = self.shared(en.transpose(1, 2)).transpose(1, 2)
-        f0, n = x, x
-        for block in self.F0:
-            f0 = block(f0, s)
-        for block in self.N:
-            n = block(n, s)
-        return self.F0_proj(f0)[:, 0], self.N_proj(n)[:, 0]
+    def f0_energy(self, en: torch.Tensor, s: torch.Tensor,
+                  mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """F0 (Hz) and energy curves, each [B, 2F], from frame-level features ``en`` [B, 640, F].
+
+        ``mask`` [B, 1, F] marks each row's frames (``en`` zero past them); the curves come back zero past 2F_b.
+        """
+        lengths = None if mask is None else mask.sum(dim=-1)[:, 0]
+        x = self.shared(en.transpose(1, 2), lengths).transpose(1, 2)
+        curves = []
+        for blocks, proj in ((self.F0, self.F0_proj), (self.N, self.N_proj)):
+            h, m = x, mask
+            for block in blocks:
+                h = block(h, s, m)
+                m = upsample_mask(m, 2) if block.upsample else m
+            curves.append(zero_pad(proj(h), m)[:, 0])
+        return curves[0], curves[1]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -323,7 +356,12 @@ class ProsodyPredictor(nn.Module):
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Snake activation x + sin²(αx)/α: periodic inductive bias for waveforms."""
-    return x + torch.sin(alpha * x) ** 2 / alpha
+    return ops.snake(x, alpha)
+
+
+def no_autocast(x: torch.Tensor):  # -> a context manager
+    """Autocast switched off on ``x``'s device: the sine source, STFT and iSTFT stay in float32."""
+    return torch.autocast(device_type=x.device.type, enabled=False)
 
 
 class AdaINResBlock1(nn.Module):
@@ -339,11 +377,11 @@ class AdaINResBlock1(nn.Module):
         self.alpha1 = nn.ParameterList(nn.Parameter(torch.ones(1, c, 1)) for _ in dilations)
         self.alpha2 = nn.ParameterList(nn.Parameter(torch.ones(1, c, 1)) for _ in dilations)
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         layers = zip(self.convs1, self.convs2, self.adain1, self.adain2, self.alpha1, self.alpha2, strict=True)
         for c1, c2, n1, n2, a1, a2 in layers:
-            h = c1(snake(n1(x, s), a1))
-            x = x + c2(snake(n2(h, s), a2))
+            h = zero_pad(c1(n1(x, s, mask, alpha=a1)), mask)  # conv(snake(adain(x)))
+            x = x + zero_pad(c2(n2(h, s, mask, alpha=a2)), mask)
         return x
 
 
@@ -361,21 +399,34 @@ class SineSource(nn.Module):
         self.l_linear = nn.Linear(cfg.harmonics + 1, 1)
         self.register_buffer("multiples", torch.arange(1.0, cfg.harmonics + 2.0), persistent=False)
 
-    def forward(self, f0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, f0: torch.Tensor, generator: torch.Generator | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Excitation [B, 1, S] for F0 [B, 2F] (float32 whatever autocast says); ``mask`` [B, 1, 2F] is F0's."""
+        with no_autocast(f0):
+            return self._forward(f0.float(), generator, mask)
+
+    def _forward(self, f0: torch.Tensor, generator: torch.Generator | None,
+                 mask: torch.Tensor | None) -> torch.Tensor:
         cfg, up = self.cfg, self.cfg.samples_per_f0
-        f0 = F.interpolate(f0[:, None, :], scale_factor=float(up), mode="nearest")  # [B, 1, S]
-        freqs = f0 * self.multiples[None, :, None]  # [B, 9, S]
-        cycles = torch.remainder(freqs / cfg.sample_rate, 1.0)  # per-sample phase increment, in turns
-        cycles = F.interpolate(cycles, scale_factor=1.0 / up, mode="linear")
-        phase = torch.cumsum(cycles, dim=-1) * 2 * math.pi * up
+        # Per-sample phase increment in turns. The export computes it at the sample rate and averages it back
+        # down to F0's rate (a linear resize whose two taps fall inside one F0 step); that is this, exactly.
+        cycles = torch.remainder(f0[:, None, :] * self.multiples[None, :, None] / cfg.sample_rate, 1.0)
+        phase = torch.cumsum(cycles, dim=-1) * 2 * math.pi * up  # [B, 9, 2F]
+        if mask is not None:  # a row alone clamps the resize below at its last value: hold that value
+            last = mask.sum(dim=-1, keepdim=True) - 1  # [B, 1, 1]
+            phase = torch.where(mask, phase, phase.gather(-1, last.expand(-1, phase.shape[1], 1)))
         phase = F.interpolate(phase, scale_factor=float(up), mode="linear")
+        f0 = F.interpolate(f0[:, None, :], scale_factor=float(up), mode="nearest")  # [B, 1, S]
         voiced = (f0 > cfg.voiced_threshold).to(f0.dtype)
         sines = 0.1 * torch.sin(phase) * voiced
         if generator is not None:  # the reference's noise: std 0.003 where voiced, 0.1/3 where not
             noise_std = voiced * 0.003 + (1 - voiced) * (0.1 / 3)
             sines = sines + noise_std * torch.randn(sines.shape, generator=generator, device=sines.device,
                                                     dtype=sines.dtype)
-        return torch.tanh(self.l_linear(sines.transpose(1, 2))).transpose(1, 2)  # [B, 1, S]
+        # the 9 → 1 merge as a weighted sum, not a matmul: a row's result then does not depend on the batch
+        # around it (the decoder hears 1-ulp differences here through the phase of the source's spectrum)
+        merged = (sines * self.l_linear.weight[0][None, :, None]).sum(dim=1, keepdim=True) + self.l_linear.bias
+        return torch.tanh(merged)  # [B, 1, S]
 
 
 class InverseSTFT(nn.Module):
@@ -398,6 +449,11 @@ class InverseSTFT(nn.Module):
         self.register_buffer("window_sum", (window**2).float())  # [n_fft]
 
     def forward(self, magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Waveform [B, hop * (frames - 1)] from [B, n_fft/2 + 1, frames]; frames that are all zero add nothing."""
+        with no_autocast(magnitude):
+            return self._forward(magnitude.float(), phase.float())
+
+    def _forward(self, magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         spec = torch.cat([magnitude * torch.cos(phase), magnitude * torch.sin(phase)], dim=1)
         wav = F.conv_transpose1d(spec, self.inverse_basis, stride=self.hop)[:, 0]  # [B, (frames-1)*hop + n_fft]
         head, env = wav[:, : self.n_fft], self.window_sum[: wav.shape[1]]
@@ -433,31 +489,70 @@ class Generator(nn.Module):
         self.register_buffer("stft_window", torch.hann_window(cfg.n_fft, periodic=True), persistent=False)
         self.istft = InverseSTFT(cfg.n_fft, cfg.hop)
 
-    def source_spectrum(self, source: torch.Tensor) -> torch.Tensor:
-        """Magnitude and phase of the excitation [B, 1, S] → [B, n_fft + 2, S / hop + 1].
+    def source_spectrum(self, source: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Magnitude and phase of the excitation [B, 1, S] → [B, n_fft + 2, S / hop + 1], in float32.
 
         Where the excitation is constant (unvoiced), the bins above DC hold only rounding residue, and the
         decoder hears that residue's *phase*. onnxruntime's STFT leaves a different residue than torch's FFT,
         so unvoiced stretches differ in fine structure between the engines (not in level or spectrum).
-        """
-        spec = torch.stft(source[:, 0], self.cfg.n_fft, self.cfg.hop, window=self.stft_window, center=True,
-                          pad_mode="reflect", return_complex=True)
-        return torch.cat([spec.abs(), torch.angle(spec)], dim=1)
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        source = self.source_spectrum(self.m_source(f0, generator))
+        With ``mask`` (the STFT frames' mask, [B, 1, S / hop + 1]) each row is reflect-padded at its *own* end,
+        as it would be alone, and frames past it are zero.
+        """
+        with no_autocast(source):
+            x, n_fft, hop = source[:, 0].float(), self.cfg.n_fft, self.cfg.hop
+            if mask is None:
+                spec = torch.stft(x, n_fft, hop, window=self.stft_window, center=True, pad_mode="reflect",
+                                  return_complex=True)
+            else:
+                samples = (mask.sum(dim=-1) - 1) * hop  # [B, 1]: each row's valid samples
+                idx = torch.arange(-(n_fft // 2), x.shape[1] + n_fft // 2, device=x.device).abs()[None, :]
+                idx = torch.where(idx > samples - 1, 2 * (samples - 1) - idx, idx)  # reflect at the row's end
+                padded = x.gather(1, idx.clamp(0, x.shape[1] - 1))
+                spec = torch.stft(padded, n_fft, hop, window=self.stft_window, center=False, return_complex=True)
+            return zero_pad(torch.cat([spec.abs(), torch.angle(spec)], dim=1), mask)
+
+    def excitation(self, f0: torch.Tensor, generator: torch.Generator | None = None,
+                   f0_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The sine source's spectrum [B, n_fft + 2, 120F + 1] for F0 [B, 2F]: what :meth:`forward` mixes in."""
+        source = self.m_source(f0, generator, f0_mask)
+        return self.source_spectrum(source, self.frame_masks(f0_mask)[-1])
+
+    def frame_masks(self, mask: torch.Tensor | None) -> list[torch.Tensor | None]:
+        """Masks of each upsampling stage's output for input ``mask`` [B, 1, L] (the last one is padded by 1)."""
+        if mask is None:
+            return [None] * len(self.ups)
+        out = []
+        for u in self.cfg.upsample_rates:
+            mask = upsample_mask(mask, u)
+            out.append(mask)
+        out[-1] = torch.cat([out[-1][:, :, :1], out[-1]], dim=-1)  # the reflect pad's extra first sample
+        return out
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor, source: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Waveform [B, S] for decoder features ``x`` [B, 512, 2F] and the :meth:`excitation` spectrum.
+
+        The excitation comes in precomputed so that a window of frames can be decoded against a slice of the
+        whole utterance's source (its phase is integrated from the utterance's start).
+        """
         n_kernels = len(self.cfg.resblock_kernel_sizes)
+        masks = self.frame_masks(mask)
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, 0.1))
             if i == len(self.ups) - 1:
-                x = F.pad(x, (1, 0), mode="reflect")
-            x = x + self.noise_res[i](self.noise_convs[i](source), s)
+                x = F.pad(zero_pad(x, None if masks[i] is None else masks[i][:, :, 1:]), (1, 0), mode="reflect")
+            else:
+                x = zero_pad(x, masks[i])
+            x = x + self.noise_res[i](zero_pad(self.noise_convs[i](source), masks[i]), s, masks[i])
             blocks = self.resblocks[i * n_kernels: (i + 1) * n_kernels]
-            x = sum(block(x, s) for block in blocks) / n_kernels
-        x = self.conv_post(F.leaky_relu(x, 0.01))
+            x = sum(block(x, s, masks[i]) for block in blocks) / n_kernels
+        x = self.conv_post(F.leaky_relu(x, 0.01)).float()
         half = self.cfg.n_fft // 2 + 1
-        return self.istft(torch.exp(x[:, :half]), torch.sin(x[:, half:]))
+        wav = self.istft(zero_pad(torch.exp(x[:, :half]), masks[-1]), torch.sin(x[:, half:]))
+        if mask is None:
+            return wav
+        return zero_pad(wav[:, None], upsample_mask(mask, wav.shape[-1] // mask.shape[-1]))[:, 0]
 
 
 class Decoder(nn.Module):
@@ -475,17 +570,47 @@ class Decoder(nn.Module):
         self.generator = Generator(cfg)
 
     def forward(self, asr: torch.Tensor, f0: torch.Tensor, n: torch.Tensor, s: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        f0_frames, n_frames = self.F0_conv(f0[:, None]), self.N_conv(n[:, None])
-        x = self.encode(torch.cat([asr, f0_frames, n_frames], dim=1), s)
-        asr_res = self.asr_res(asr)
+                generator: torch.Generator | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Waveform [B, 600F] for frame features ``asr`` [B, 512, F], F0 and energy [B, 2F], timbre ``s``.
+
+        ``mask`` [B, 1, F] marks each row's frames; inputs must be zero past them (F0 and energy past 2F_b).
+        """
+        x = self.features(asr, f0, n, s, mask)
+        f0_mask = upsample_mask(mask, 2)
+        return self.generator(x, s, self.generator.excitation(f0, generator, f0_mask), f0_mask)
+
+    def features(self, asr: torch.Tensor, f0: torch.Tensor, n: torch.Tensor, s: torch.Tensor,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The frame-rate half of the decoder: [B, 512, 2F], what the generator upsamples to audio."""
+        f0_frames = zero_pad(self.F0_conv(f0[:, None]), mask)
+        n_frames = zero_pad(self.N_conv(n[:, None]), mask)
+        x = self.encode(torch.cat([asr, f0_frames, n_frames], dim=1), s, mask)
+        asr_res = zero_pad(self.asr_res(asr), mask)
         for block in self.decode:  # every block before (and including) the upsampling one sees the inputs again
-            x = block(torch.cat([x, asr_res, f0_frames, n_frames], dim=1), s)
-        return self.generator(x, s, f0, generator)
+            x = block(torch.cat([x, asr_res, f0_frames, n_frames], dim=1), s, mask)
+        return x
 
 
 # ----------------------------------------------------------------------------------------------------------
 # The whole model
+
+
+def expand_to_frames(d: torch.Tensor, t_en: torch.Tensor, durations: torch.Tensor,
+                     total_frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Repeat each token's vectors for its frames: (en [B, 640, F], asr [B, 512, F], frames [B]).
+
+    The batched ``repeat_interleave``: frame f of a row belongs to the first token whose cumulative duration
+    exceeds f. Frames past a row's total are zero. F is the longest row's total, or ``total_frames``.
+    """
+    frames = durations.sum(dim=1)
+    total = max(int(frames.max()), total_frames or 0)
+    ends = durations.cumsum(dim=1)  # [B, T]
+    pos = torch.arange(total, device=d.device).expand(d.shape[0], total).contiguous()
+    token = torch.searchsorted(ends, pos, right=True).clamp(max=d.shape[1] - 1)  # [B, F]
+    valid = pos < frames[:, None]
+    en = d.gather(1, token[:, :, None].expand(-1, -1, d.shape[2])).masked_fill(~valid[:, :, None], 0.0)
+    asr = t_en.gather(2, token[:, None, :].expand(-1, t_en.shape[1], -1)).masked_fill(~valid[:, None, :], 0.0)
+    return en.transpose(1, 2), asr, frames
 
 
 class TorchKokoro(nn.Module):
@@ -557,27 +682,43 @@ class TorchKokoro(nn.Module):
         the parity test isolates the decoder. ``generator`` (a ``torch.Generator`` on the model's device) turns
         on the reference's seeded source noise; the shipped export has none.
         """
+        d, t_en, durations = self.text_side(tokens, style, speed, lengths, durations)
+        audio, audio_lengths = self.decode(d, t_en, durations, style, generator=generator)
+        return Synthesis(audio=audio, audio_lengths=audio_lengths, durations=durations)
+
+    def text_side(self, tokens: torch.Tensor, style: torch.Tensor, speed: float | torch.Tensor = 1.0,
+                  lengths: torch.Tensor | None = None,
+                  durations: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Everything before the frame axis exists: prosody features [B, T, 640], text features [B, 512, T]
+        and whole frames per token [B, T] (0 on padding; ``durations`` given are used as they are)."""
         lengths, mask = self._lengths_and_mask(tokens, style, lengths)
-        s_timbre, s_prosody = style[:, : self.cfg.style_dim], style[:, self.cfg.style_dim:]
         d = self.prosody_features(tokens, style, lengths)  # [B, T, 640]
         if durations is None:
             frames = self.predictor.durations(d, lengths, self._speed(speed, style))
-            durations = torch.round(frames).clamp(min=1).long() * mask
-        durations = durations.to(device=tokens.device, dtype=torch.long)
-        t_en = self.text_encoder(tokens, lengths, mask)  # [B, 512, T]
+            durations = torch.round(frames).clamp(min=1).long()
+        durations = durations.to(device=tokens.device, dtype=torch.long) * mask
+        return d, self.text_encoder(tokens, lengths, mask), durations
 
-        waves = []
-        for b in range(tokens.shape[0]):  # the decoder runs per utterance: see the module docstring
-            n, dur = int(lengths[b]), durations[b, : int(lengths[b])]
-            en = torch.repeat_interleave(d[b: b + 1, :n], dur, dim=1).transpose(1, 2)  # [1, 640, F]
-            asr = torch.repeat_interleave(t_en[b: b + 1, :, :n], dur, dim=2)  # [1, 512, F]
-            f0, energy = self.predictor.f0_energy(en, s_prosody[b: b + 1])
-            waves.append(self.decoder(asr, f0, energy, s_timbre[b: b + 1], generator)[0])
-        audio_lengths = torch.tensor([w.shape[0] for w in waves], device=tokens.device)
-        audio = torch.zeros(len(waves), int(audio_lengths.max()), device=tokens.device, dtype=waves[0].dtype)
-        for b, w in enumerate(waves):
-            audio[b, : w.shape[0]] = w
-        return Synthesis(audio=audio, audio_lengths=audio_lengths, durations=durations)
+    def decode(self, d: torch.Tensor, t_en: torch.Tensor, durations: torch.Tensor, style: torch.Tensor,
+               total_frames: int | None = None, generator: torch.Generator | None = None,
+               autocast_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio [B, S] and its lengths [B] from the text side's outputs, all rows at once.
+
+        ``d`` [B, T, 640] and ``t_en`` [B, 512, T] come from :meth:`prosody_features` and the text encoder,
+        ``durations`` [B, T] are whole frames per token (0 on padding). ``total_frames`` pads the frame axis
+        beyond the longest row (fewer distinct shapes for cuDNN's autotuner and for CUDA graphs).
+        ``autocast_dtype`` (bf16/fp16) runs the decoder's convolutions at that precision; F0 and energy, the
+        sine source, the STFT and the iSTFT stay in float32.
+        """
+        s_timbre, s_prosody = style[:, : self.cfg.style_dim], style[:, self.cfg.style_dim:]
+        en, asr, frames = expand_to_frames(d, t_en, durations, total_frames)
+        mask = None if bool((frames == en.shape[-1]).all()) else ops.keep(frames, en.shape[-1])
+        f0, energy = self.predictor.f0_energy(en, s_prosody, mask)
+        precision = (torch.autocast(device_type=en.device.type, dtype=autocast_dtype)
+                     if autocast_dtype is not None else contextlib.nullcontext())
+        with precision:
+            audio = self.decoder(asr, f0, energy, s_timbre, generator, mask)
+        return audio.float(), frames * (audio.shape[-1] // en.shape[-1])
 
     def _lengths_and_mask(self, tokens: torch.Tensor, style: torch.Tensor,
                           lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
