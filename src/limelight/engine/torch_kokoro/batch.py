@@ -40,7 +40,7 @@ class BatchOptions:
     max_batch: int = 256  # rows per decoder batch
     max_frames: int = 64_000  # rows × padded frames per decoder batch (40 frames = 1 s): bounds memory
     frame_quantum: int = 16  # pad each decoder batch's frame axis to a multiple of this
-    max_text_tokens: int = 32_768  # rows × padded tokens per text-side batch
+    max_text_tokens: int = 32_768  # rows × padded tokens per text-side batch (also at most max_batch rows)
     dtype: str = "fp32"  # decoder precision: fp32 | bf16 | fp16
 
     def __post_init__(self) -> None:
@@ -119,7 +119,7 @@ class BatchSynthesizer:
         """PL-BERT, text encoder and durations for every utterance, in token-length buckets."""
         lengths = [len(u.ids) + 2 for u in utterances]
         out: list[TextSide | None] = [None] * len(utterances)
-        for batch in plan_batches(lengths, len(utterances), self.options.max_text_tokens):
+        for batch in plan_batches(lengths, self.options.max_batch, self.options.max_text_tokens):
             tokens = torch.zeros(len(batch), lengths[batch[0]], dtype=torch.long)
             for row, i in enumerate(batch):
                 tokens[row, 1: lengths[i] - 1] = torch.as_tensor(list(utterances[i].ids), dtype=torch.long)
@@ -146,7 +146,7 @@ class BatchSynthesizer:
             t = r.durations.shape[0]
             prosody[b, :t], text[b, :, :t], durations[b, :t] = r.prosody, r.text, r.durations
         style = torch.stack([r.style for r in rows])
-        q = self.options.frame_quantum
+        q = self.options.frame_quantum if len(rows) > 1 else 1  # a lone row needs no padding, hence no masks
         total = math.ceil(max(r.frames for r in rows) / q) * q
         precision = DTYPES[self.options.dtype]
         audio, lengths = self.model.decode(prosody, text, durations, style, total_frames=total,
