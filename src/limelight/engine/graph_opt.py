@@ -37,9 +37,11 @@ def optimized_session_options(threads: int) -> onnxruntime.SessionOptions:
 
     Full graph optimisation (the default, kept explicit), sequential execution with one inter-op thread, and
     intra-op threads that do not spin-wait: with ~3 000 nodes, most of them short, ORT's spinning between nodes
-    burns the core that the other thread (or another process on a 2-core laptop) needs. Measured: same speed on
-    an idle machine, faster under load, and half the CPU time. The parallel executor, lower optimisation
-    levels, disabling the arena or memory patterns, and denormal flushing did not pay.
+    burns the core that the other thread (or another process on a 2-core laptop) needs. Measured on the shared
+    2-core AVX2 box at load 5–8: RTF 1.54 vs 1.98 with spinning, 0.82 vs 0.98 CPU-s per audio-s. We could not
+    get an idle machine; on one, spinning may win back a few percent of latency at the cost of a busy core.
+    Lower optimisation levels, the parallel executor, no arena / memory pattern, and denormal flushing did not
+    pay (bench ``--sweep``).
     """
     import onnxruntime as ort
 

@@ -2,9 +2,9 @@
 
 Why: a profile of the shipped graph (2 threads, AVX2 without VNNI; ``bench/ort_variants.py``) puts ~55 % of
 the time in the decoder's int8 convolutions and most of the rest in long chains of elementwise nodes over
-tensors of 128 channels × 24 000 samples per second of audio: every AdaIN is spelled out as nine nodes (seven
-passes over a 12 MB tensor), every Snake activation as five, and the harmonic source's STFT runs through
-onnxruntime's generic STFT kernel, which costs as much as several convolutions.
+tensors of 128 channels × 4 800 steps per second of audio: every AdaIN is spelled out as nine nodes (seven
+passes over a tensor of 12 MB per 5 s of audio), every Snake activation as five, and the harmonic source's
+STFT runs through onnxruntime's generic STFT kernel, which costs as much as several convolutions.
 
 ``fusions`` (exact up to float rounding):
 
