@@ -27,15 +27,20 @@ def integrated_lufs(audio: np.ndarray, sr: int) -> float:
 
 def match_loudness(audio: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS, max_gain_db: float = 15.0,
                    peak: float = 0.98) -> np.ndarray:
-    """Scale to ``target_lufs`` (gain bounded), then pull peaks under ``peak`` so nothing clips."""
+    """Scale to ``target_lufs`` (gain bounded), then soft-limit the rare peaks above a knee so nothing clips.
+
+    Peaks are limited sample-wise rather than by turning the whole chunk down: one transient must not make its
+    chunk quieter than its neighbours (that alone spread chunk loudness by > 2 LU)."""
     level = integrated_lufs(audio, sr)
     if not np.isfinite(level):
         return np.asarray(audio, np.float32)
     gain_db = float(np.clip(target_lufs - level, -max_gain_db, max_gain_db))
     out = np.asarray(audio, np.float32) * np.float32(10 ** (gain_db / 20))
-    top = float(np.max(np.abs(out))) if out.size else 0.0
-    if top > peak:
-        out *= np.float32(peak / top)
+    knee = 0.85 * peak
+    over = np.abs(out) > knee
+    if np.any(over):
+        mag = np.abs(out[over])
+        out[over] = np.sign(out[over]) * (knee + (peak - knee) * np.tanh((mag - knee) / (peak - knee)))
     return out
 
 
