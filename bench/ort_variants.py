@@ -101,10 +101,10 @@ def options(threads: int = 2, spin: bool = True, **kw: object) -> Callable[[], o
     return make
 
 
-def tuned(threads: int = 2) -> Callable[[], object]:
+def tuned(threads: int = 2, spin: bool = False) -> Callable[[], object]:
     from limelight.engine.graph_opt import optimized_session_options
 
-    return lambda: optimized_session_options(threads)
+    return lambda: optimized_session_options(threads, spin=spin)
 
 
 def sweep_variants(src: Path) -> list[Variant]:
@@ -356,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.sweep:
         variants += sweep_variants(src)
     variants += [Variant("exact rewrites, tuned options", exact, tuned(t), "IN, Snake, bias, Pow, STFT"),
-                 Variant("exact + int8 requant (shipped)", full, tuned(t), "+ QLinearConv")]
+                 Variant("exact + int8 requant (shipped)", full, tuned(t), "+ QLinearConv"),
+                 Variant("exact + int8 requant, spinning", full, tuned(t, spin=True), "for an idle machine")]
     audio_s = run_all(variants, cases, args.rounds)
     extra = [perturbed_floor(src, cases)]
     if args.quality:

@@ -32,16 +32,16 @@ REWRITE_VERSION = 2
 _CHUNK = 1 << 20
 
 
-def optimized_session_options(threads: int) -> onnxruntime.SessionOptions:
+def optimized_session_options(threads: int, *, spin: bool = False) -> onnxruntime.SessionOptions:
     """Session options that measured best for Kokoro on a small shared CPU (see ``bench/ort_variants.py``).
 
     Full graph optimisation (the default, kept explicit), sequential execution with one inter-op thread, and
-    intra-op threads that do not spin-wait: with ~3 000 nodes, most of them short, ORT's spinning between nodes
-    burns the core that the other thread (or another process on a 2-core laptop) needs. Measured on the shared
-    2-core AVX2 box at load 5–8: RTF 1.54 vs 1.98 with spinning, 0.82 vs 0.98 CPU-s per audio-s. We could not
-    get an idle machine; on one, spinning may win back a few percent of latency at the cost of a busy core.
-    Lower optimisation levels, the parallel executor, no arena / memory pattern, and denormal flushing did not
-    pay (bench ``--sweep``).
+    by default intra-op threads that do not spin-wait. With ~3 000 nodes, most of them short, ORT's spinning
+    between nodes burns the core that the other thread (or another process) needs. Measured on the 2-core
+    AVX2 box, rewritten model: at load 5–8 no spinning gives RTF 1.11 vs 1.39 (original graph 1.54 vs 1.98)
+    and 20 % less CPU; on a near-idle machine spinning is ~5 % faster (0.29 vs 0.31). ``spin=True`` is for a
+    machine known to be otherwise idle. Lower optimisation levels, the parallel executor, no arena / memory
+    pattern, and denormal flushing did not pay (bench ``--sweep``).
     """
     import onnxruntime as ort
 
@@ -50,7 +50,7 @@ def optimized_session_options(threads: int) -> onnxruntime.SessionOptions:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return opts
 
 
