@@ -23,12 +23,7 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
 
 def write_wav(path: str | os.PathLike[str], audio: np.ndarray, sr: int) -> Path:
     """Write mono 16-bit PCM atomically; a clear error if the place is not writable."""
-    out = Path(path).expanduser()
-    if out.is_dir():
-        raise LimelightError(f"output path {out} is a directory", field="output")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise LimelightError(f"cannot write {out}: folder {parent} does not exist", field="output")
+    out = check_writable(path)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         sf.write(str(tmp), to_pcm16(audio), sr, subtype="PCM_16", format="WAV")

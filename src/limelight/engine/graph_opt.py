@@ -12,7 +12,6 @@ records the source sha256, the rewrite version and the calibration table's hash,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .model_file import sha256_file
 from .onnx_rewrite.requant import RANGES_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,14 +52,6 @@ def optimized_session_options(threads: int, *, spin: bool = False) -> onnxruntim
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return opts
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _ranges_digest() -> str:
