@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 #: Bump whenever a rewrite changes, so cached files written by older code are rebuilt.
 REWRITE_VERSION = 2
-_CHUNK = 1 << 20
 
 
 def optimized_session_options(threads: int, *, spin: bool = False) -> onnxruntime.SessionOptions:
