@@ -56,16 +56,24 @@ class KokoroEngine:
     sample_rate = SAMPLE_RATE
     default_voice = DEFAULT_VOICE
 
-    def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
+    def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None,
+                 optimize: bool = True) -> None:
+        """``optimize`` runs the rewritten graph (:mod:`.graph_opt`: ~25 % faster, same words) when it can be
+        built or is cached; ``False`` runs the model file exactly as given."""
         import onnxruntime as ort
 
         self.model_path = resolve_model(model)
+        self.run_path = self.model_path
+        if optimize:
+            from .graph_opt import best_model_path
+
+            self.run_path = best_model_path(self.model_path)
         self.threads = threads or max(1, os.cpu_count() or 1)
         try:
-            self._session = ort.InferenceSession(str(self.model_path), sess_options=_session_options(self.threads),
+            self._session = ort.InferenceSession(str(self.run_path), sess_options=_session_options(self.threads),
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise LimelightError(f"cannot load Kokoro model {self.model_path}: {exc}", field="model") from None
+            raise LimelightError(f"cannot load Kokoro model {self.run_path}: {exc}", field="model") from None
         self._vocab = kokoro_vocab()
         self._lock = threading.Lock()
 
