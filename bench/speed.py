@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIMELIGHT_SHARED", ROOT.parent / "shared"))
-SYSTEMS = ("limelight-kokoro", "kokoro-onnx", "limelight-piper", "piper")
+SYSTEMS = ("limelight-kokoro", "limelight-kokoro-fast", "kokoro-onnx", "limelight-piper", "piper")
 PARAGRAPH = ("The lighthouse keeper woke before dawn. He climbed the spiral stairs slowly, counting each step. "
              "At the top, the lamp was still burning.")
 
@@ -41,10 +41,11 @@ def _system(name: str, threads: int):
     """Return (sample_rate, synth(text) -> audio, first_chunk(text) -> seconds)."""
     import numpy as np
 
-    if name in ("limelight-kokoro", "limelight-piper"):
+    if name in ("limelight-kokoro", "limelight-kokoro-fast", "limelight-piper"):
         from limelight import Limelight
 
-        tts = Limelight(engine=name.split("-")[1], threads=threads)
+        decoder = "fast" if name.endswith("-fast") else "kokoro"  # the distilled decoder (issue 11)
+        tts = Limelight(engine=name.split("-")[1], threads=threads, decoder=decoder)
 
         def first(text: str) -> float:
             t0 = time.perf_counter()

@@ -54,7 +54,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
                              field="stems")
     from .perform import Performer
 
-    performer = Performer(engine=args.engine, model=args.model)
+    performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
     options = _perform_options(args)
     bar = None
 
@@ -118,7 +118,7 @@ def _explain(text: str, args: argparse.Namespace) -> int:
     """Print the parsed script and each segment's Direction as a table, without synthesising."""
     from .perform import Performer
 
-    performer = Performer(engine=args.engine, model=args.model)
+    performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
     rows = performer.explain(text, **{k: v for k, v in _perform_options(args).items() if k != "validate"})
     print(f"{'#':>3} {'kind':7} {'where':7} {'speaker/voice':22} {'what':44} direction")
     for i, row in enumerate(rows):
@@ -216,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--language", default="en", help="language code (default en)")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
     say.add_argument("--model", help="Kokoro ONNX model path or URL (default: the shipped int8 model)")
+    say.add_argument("--decoder", default="kokoro", choices=["kokoro", "fast"],
+                     help="Kokoro's waveform generator: the original, or the distilled fast one")
     say.add_argument("--reference", help="reference audio (3-30 s wav/flac/ogg/mp3) whose voice to clone")
     say.add_argument("--pace", type=float, default=1.5, help="duration allocation; higher = slower (default 1.5)")
     say.add_argument("--seed", type=int, default=-1, help="random seed for variations (-1 = random)")

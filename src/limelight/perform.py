@@ -141,8 +141,8 @@ class Performer:
     """Loads the engine (and, lazily, Whisper) once; `perform` can then be called many times, from threads."""
 
     def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
-                 threads: int | None = None) -> None:
-        self.engine = load_engine(engine, model=model, device=device, threads=threads)
+                 threads: int | None = None, decoder: str = "kokoro") -> None:
+        self.engine = load_engine(engine, model=model, device=device, threads=threads, decoder=decoder)
         self.sample_rate: int = self.engine.sample_rate
         self._transcriber: Any = None
         self._lock = threading.Lock()

@@ -25,6 +25,7 @@ from .trim import trim_silence
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510
+DECODERS = ("kokoro", "fast")
 
 
 @lru_cache(maxsize=1)
@@ -57,9 +58,13 @@ class KokoroEngine:
     default_voice = DEFAULT_VOICE
 
     def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None,
-                 optimize: bool = True) -> None:
+                 optimize: bool = True, decoder: str = "kokoro") -> None:
         """``optimize`` runs the rewritten graph (:mod:`.graph_opt`: ~25 % faster, same words) when it can be
-        built or is cached; ``False`` runs the model file exactly as given."""
+        built or is cached; ``False`` runs the model file exactly as given. ``decoder="fast"`` swaps Kokoro's
+        generator for the distilled one (:mod:`.fastdec`); ``"kokoro"`` keeps the original."""
+        if decoder not in DECODERS:
+            raise LimelightError(f"unknown decoder {decoder!r}; choose one of: {', '.join(DECODERS)}",
+                                 field="decoder")
         import onnxruntime as ort
 
         self.model_path = resolve_model(model)
@@ -76,6 +81,12 @@ class KokoroEngine:
             raise LimelightError(f"cannot load Kokoro model {self.run_path}: {exc}", field="model") from None
         self._vocab = kokoro_vocab()
         self._lock = threading.Lock()
+        self.decoder = decoder
+        self._fast = None
+        if decoder == "fast":
+            from .fastdec.decoder import FastDecoder
+
+            self._fast = FastDecoder(self.run_path, _session_options(self.threads))
 
     def voices(self) -> dict[str, Voice]:
         return shipped_voices()
@@ -123,5 +134,8 @@ class KokoroEngine:
             "style": voice.row(len(ids)).astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         }
-        audio = self._session.run(None, feeds)[0]
+        if self._fast is not None:
+            audio = self._fast(feeds)
+        else:
+            audio = self._session.run(None, feeds)[0]
         return trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE)

@@ -1,0 +1,165 @@
+"""Student (fast decoder) vs teacher (Kokoro's generator) on the same durations, F0 and frame features.
+
+For every shipped voice and a few voices cloned from ``../shared/voices/dev``, each sentence of
+``en_dev.txt`` goes through the cut Kokoro graph once; the teacher's audio is the full graph's output, the
+student's is the fast decoder's, so both have exactly the same length and timing. Prints per voice:
+
+* Whisper-base WER of each (the quality bar: student within 1 point of the teacher);
+* speaker similarity student vs teacher (Resemblyzer cosine over all sentences; bar ≥ 0.95);
+* F0 contour correlation (Praat, 10 ms frames voiced in both; bar ≥ 0.95), gross pitch errors, voicing;
+* log-spectral distance and mel-cepstral distortion to the teacher (dB);
+* decoder time per audio second for each path (the cut graph's time is shared and shown once).
+
+    python bench/fastdec_eval.py [--sentences 20] [--clones 3] [--student PATH] [--json out.json] [--wavs DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.fft
+import scipy.signal as ss
+
+from limelight.check.asr import shared_transcriber
+from limelight.check.speaker import embed_speaker
+from limelight.check.wer import word_errors
+from limelight.engine.fastdec.decoder import FastDecoder
+from limelight.engine.kokoro import KokoroEngine, _session_options
+from limelight.text.normalize import normalize
+from limelight.train.acoustics import pitch_track
+
+SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SR = 24_000
+
+
+def lsd_db(a: np.ndarray, b: np.ndarray) -> float:
+    spec = [20 * np.log10(np.abs(ss.stft(x, SR, nperseg=1024, noverlap=768)[2]) + 1e-4) for x in (a, b)]
+    return float(np.abs(spec[0] - spec[1]).mean())
+
+
+def mcd_db(a: np.ndarray, b: np.ndarray, n_mels: int = 40, n_ceps: int = 24) -> float:
+    """Mel-cepstral distortion over frames with energy (c1..c24 of a log-mel DCT), the usual 10/ln10·√2 scale."""
+    from limelight.train.fastdec.train import mel_filters
+
+    fb = mel_filters(1024, n_mels).numpy()
+    ceps = []
+    for x in (a, b):
+        mag = np.abs(ss.stft(x, SR, nperseg=1024, noverlap=768, boundary=None)[2])
+        ceps.append(scipy.fft.dct(np.log(fb @ mag + 1e-8), axis=0, norm="ortho")[1: n_ceps + 1])
+    energy = np.log(np.abs(ss.stft(a, SR, nperseg=1024, noverlap=768, boundary=None)[2]).sum(axis=0) + 1e-8)
+    keep = energy > energy.max() - 8  # skip silence
+    diff = (ceps[0] - ceps[1])[:, keep]
+    return float(np.mean(10 / np.log(10) * np.sqrt(2 * np.sum(diff**2, axis=0))))
+
+
+def _f0(x: np.ndarray) -> np.ndarray:
+    """10 ms F0 track (0 = unvoiced): Praat's autocorrelation method when parselmouth is installed (robust to
+    octave errors on the peaky pulse-train waveform), else limelight's own tracker."""
+    try:
+        import parselmouth
+    except ImportError:
+        return pitch_track(x, SR)[0]
+    pitch = parselmouth.Sound(x.astype(np.float64), SR).to_pitch(time_step=0.01, pitch_floor=60, pitch_ceiling=500)
+    return pitch.selected_array["frequency"]
+
+
+def f0_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:
+    """Pearson r of F0 over frames voiced in both, gross pitch error rate (> 20 % off), voicing agreement."""
+    fa, fb = _f0(a), _f0(b)
+    n = min(len(fa), len(fb))
+    fa, fb = fa[:n], fb[:n]
+    both = (fa > 0) & (fb > 0)
+    either = (fa > 0) | (fb > 0)
+    corr = float(np.corrcoef(fa[both], fb[both])[0, 1]) if both.sum() > 3 else float("nan")
+    gpe = float(np.mean(np.abs(fb[both] / fa[both] - 1) > 0.2)) if both.any() else float("nan")
+    return corr, gpe, float(both.sum() / max(1, either.sum())), int(both.sum())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, default=20)
+    ap.add_argument("--clones", type=int, default=3)
+    ap.add_argument("--student", type=Path, default=None, help="student ONNX (default: the packaged one)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--wavs", type=Path, default=None, help="write teacher/student WAVs of sentence 1 here")
+    args = ap.parse_args()
+    threads = args.threads or (os.cpu_count() or 1)
+    engine = KokoroEngine(threads=threads)
+    fast = FastDecoder(engine.run_path, _session_options(threads), args.student)
+    sentences = [s.strip() for s in (SHARED / "texts" / "en_dev.txt").read_text().splitlines() if s.strip()]
+    sentences = sentences[: args.sentences]
+    voices = dict(sorted(engine.voices().items()))
+    if args.clones:
+        import soundfile as sf
+
+        from limelight.voice.clone import clone_voice
+
+        for folder in sorted((SHARED / "voices" / "dev").iterdir())[: args.clones]:
+            clips = [sf.read(str(c), dtype="float32") for c in sorted(folder.glob("*.flac"))[:3]]
+            sr = clips[0][1]
+            audio = np.concatenate([c[0] for c in clips])[: 20 * sr]  # 10-20 s of reference, as users give
+            voices[f"clone-{folder.name}"] = clone_voice(audio, sr, name=f"clone-{folder.name}")
+    asr = shared_transcriber()
+    rows, t_front, t_teacher, t_student, seconds = [], 0.0, 0.0, 0.0, 0.0
+    for name, voice in voices.items():
+        teacher_all, student_all, errs = [], [], {"teacher": [0, 0], "student": [0, 0]}
+        for i, text in enumerate(sentences):
+            ids = engine.tokens(engine.phonemize(normalize(text)))
+            feeds = {"tokens": np.array([[0, *ids, 0]], np.int64), "style": voice.row(len(ids)).astype(np.float32),
+                     "speed": np.ones(1, np.float32)}
+            t0 = time.perf_counter()
+            teacher = engine._session.run(None, feeds)[0].reshape(-1).astype(np.float32)
+            t1 = time.perf_counter()
+            fast.front.run(None, feeds)
+            t2 = time.perf_counter()
+            student = fast(feeds)
+            t3 = time.perf_counter()
+            t_teacher, t_front, t_student = t_teacher + t1 - t0, t_front + t2 - t1, t_student + t3 - t2
+            seconds += teacher.size / SR
+            for key, audio in (("teacher", teacher), ("student", student)):
+                e, n = word_errors(text, asr.transcribe(audio, SR))
+                errs[key][0] += e
+                errs[key][1] += n
+            teacher_all.append(teacher)
+            student_all.append(student)
+            if args.wavs is not None and i == 0:
+                import soundfile as sf
+
+                args.wavs.mkdir(parents=True, exist_ok=True)
+                sf.write(str(args.wavs / f"{name}-teacher.wav"), teacher, SR)
+                sf.write(str(args.wavs / f"{name}-student.wav"), student, SR)
+        a, b = np.concatenate(teacher_all), np.concatenate(student_all)
+        ea, eb = embed_speaker(a, SR), embed_speaker(b, SR)
+        corr, gpe, agree, _ = f0_agreement(a, b)
+        rows.append({"voice": name, "wer_teacher": errs["teacher"][0] / errs["teacher"][1],
+                     "wer_student": errs["student"][0] / errs["student"][1],
+                     "similarity": float(np.dot(ea, eb) / np.linalg.norm(ea) / np.linalg.norm(eb)),
+                     "f0_corr": corr, "gpe": gpe, "voicing_agree": agree,
+                     "lsd_db": lsd_db(a, b), "mcd_db": mcd_db(a, b),
+                     "level_db": float(10 * np.log10(np.mean(b**2) / np.mean(a**2)))})
+        r = rows[-1]
+        print(f"{name:18} WER {r['wer_teacher']:6.2%} → {r['wer_student']:6.2%}  sim {r['similarity']:.3f}  "
+              f"F0 r {r['f0_corr']:.3f} GPE {r['gpe']:.3f} (voicing {r['voicing_agree']:.2f})  "
+              f"LSD {r['lsd_db']:.2f} dB  "
+              f"MCD {r['mcd_db']:.2f} dB  level {r['level_db']:+.1f} dB", flush=True)
+    words = len(sentences)
+    summary = {"sentences": words, "audio_s": seconds, "front_rtf": t_front / seconds,
+               "teacher_rtf": t_teacher / seconds, "student_rtf": (t_front + t_student) / seconds,
+               "student_decoder_only_rtf": t_student / seconds, "threads": threads}
+    print(f"\naudio {seconds:.0f} s, {threads} threads: full Kokoro graph RTF {summary['teacher_rtf']:.3f}; "
+          f"cut graph {summary['front_rtf']:.3f} + student {summary['student_decoder_only_rtf']:.3f} = "
+          f"{summary['student_rtf']:.3f} ({summary['teacher_rtf'] / summary['student_rtf']:.1f}× faster)")
+    keys = ("wer_teacher", "wer_student", "similarity", "f0_corr", "gpe", "lsd_db", "mcd_db")
+    print("mean " + "  ".join(f"{k} {np.nanmean([r[k] for r in rows]):.4f}" for k in keys))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "summary": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Run Kokoro with the distilled decoder: cut graph → student envelopes → pulse-and-noise synthesis.
+
+Three steps per utterance, all on the CPU: the Kokoro graph up to the generator's inputs
+(:mod:`.front`), the student network (ONNX, ~2 M parameters, shipped as package data) and the FFT
+synthesis of :mod:`.dsp`. The student was trained by :mod:`limelight.train.fastdec`; its card
+(``data/student.json``) records the data, steps and measured quality.
+"""
+
+from __future__ import annotations
+
+import importlib.resources as resources
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import LimelightError
+from . import dsp
+from .front import front_path
+
+STUDENT_FILE = "student.onnx"
+
+
+def shipped_student() -> Path | None:
+    """The packaged student model, or None when this build has none."""
+    path = Path(str(resources.files(__package__) / "data" / STUDENT_FILE))
+    return path if path.is_file() else None
+
+
+def student_card() -> dict[str, object]:
+    path = shipped_student()
+    card = path.with_suffix(".json") if path else None
+    return json.loads(card.read_text()) if card and card.is_file() else {}
+
+
+class FastDecoder:
+    """tokens/style/speed feeds → 24 kHz audio through the student. Thread-safe like the sessions it holds."""
+
+    def __init__(self, model: Path, session_options, student: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        student = student or shipped_student()
+        if student is None:
+            raise LimelightError("this limelight build ships no fast decoder; use decoder='kokoro'",
+                                 field="decoder")
+        providers = ["CPUExecutionProvider"]
+        self.front = ort.InferenceSession(str(front_path(model)), sess_options=session_options,
+                                          providers=providers)
+        self.student = ort.InferenceSession(str(student), sess_options=session_options, providers=providers)
+
+    def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
+        x, f0 = self.front.run(None, feeds)
+        style = feeds["style"][:, :128].astype(np.float32)
+        log_env = self.student.run(None, {"x": x.astype(np.float32), "f0": f0.astype(np.float32),
+                                          "style": style})[0]
+        env = np.exp(log_env[0].astype(np.float64))
+        return dsp.render(env[0], env[1], f0[0].astype(np.float64), seed=seed)

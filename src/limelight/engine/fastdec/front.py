@@ -1,0 +1,59 @@
+"""Kokoro without its generator: the part of the ONNX graph that the fast decoder needs, cut out and cached.
+
+The shipped graph is one piece (tokens, style, speed → audio). The fast decoder replaces only the generator,
+so the engine runs a copy of the graph that stops at the generator's inputs: the frame decoder's output
+``x`` [1, 512, L] (80 frames per second) and the F0 curve [1, L]. ``onnx.utils.Extractor`` cuts it; the
+copy is written once next to the model (with a sidecar naming the source's size and mtime) and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ...errors import LimelightError
+
+#: The generator's inputs in the Kokoro v1.0 export (the names are the reference PyTorch module paths).
+FEATURES = "/decoder/decoder/decode.3/Div_4_output_0"  # output of the last frame-decoder block
+F0 = "/encoder/Squeeze_output_0"  # predicted F0 (Hz), 80 per second
+FRONT_VERSION = 1
+
+
+def _stamp(src: Path) -> str:
+    st = src.stat()
+    return f"{st.st_size} {st.st_mtime_ns} v{FRONT_VERSION}"
+
+
+def front_path(model: Path) -> Path:
+    """The cut graph for ``model``, built on first use (a few seconds; needs the ``onnx`` package)."""
+    model = Path(model)
+    dst = model.with_name(f"{model.stem}.limelight-front{FRONT_VERSION}.onnx")
+    meta = dst.with_name(dst.name + ".json")
+    try:
+        if dst.is_file() and json.loads(meta.read_text()).get("source_stamp") == _stamp(model):
+            return dst
+    except (OSError, ValueError):
+        pass
+    try:
+        import onnx
+        from onnx.utils import Extractor
+    except ImportError as exc:
+        raise LimelightError("the fast decoder needs the onnx package to prepare the model "
+                             "(pip install onnx), or use decoder='kokoro'", field="decoder") from exc
+    graph = onnx.load(str(model))
+    produced = {o for node in graph.graph.node for o in node.output}
+    missing = [n for n in (FEATURES, F0) if n not in produced]
+    if missing:
+        raise LimelightError(f"{model.name} is not a Kokoro v1.0 export this decoder knows (no {missing[0]}); "
+                             "use decoder='kokoro'", field="decoder")
+    front = Extractor(graph).extract_model(["tokens", "style", "speed"], [FEATURES, F0])
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(front, str(tmp))
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta.write_text(json.dumps({"source": model.name, "source_stamp": _stamp(model),
+                                "outputs": [FEATURES, F0]}, indent=1) + "\n")
+    return dst

@@ -1,0 +1,1 @@
+"""Distillation of Kokoro's generator into the fast decoder (see :mod:`.train`; needs torch)."""
