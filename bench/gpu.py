@@ -301,6 +301,28 @@ class Bench:
         self.rows.append(row)
         log(f"  {row.name}: {row.values}")
         self.keep_wavs(f"{dtype}_{'single' if batch == 1 else 'batch'}", utts, audio)
+        if dtype in args.all_wav and batch > 1:
+            self.keep_all(f"all_{dtype}", utts, audio)  # from its first batched run
+
+    def keep_all(self, tag: str, utts, audio: list[np.ndarray]) -> None:
+        """Every sentence once, in order, in one 16-bit WAV with 0.5 s gaps (one file: the device returns few),
+        for the Whisper WER of GPU output against the CPU engine's on the same sentences."""
+        if not self.out or f"{tag}.wav" in self.wavs:
+            return
+        from limelight.engine.trim import trim_silence
+
+        gap, parts, spans, at = np.zeros(SR // 2, np.float32), [], [], 0
+        for sentence in self.sentences:
+            i = next((j for j, u in enumerate(utts) if list(u.ids) == sentence.ids), None)
+            if i is None:
+                continue
+            a = trim_silence(audio[i], SR)
+            spans.append({"text": sentence.text, "start": at, "end": at + len(a)})
+            parts += [a, gap]
+            at += len(a) + len(gap)
+        write_wav(self.out / f"{tag}.wav", np.concatenate(parts))
+        self.wavs[f"{tag}.wav"] = {"sentences": spans}
+        (self.out / f"{tag}.json").write_text(json.dumps(spans, indent=1), encoding="utf-8")
 
     def keep_wavs(self, tag: str, utts, audio: list[np.ndarray]) -> None:
         """Save the WAVs named in ``self.wanted`` (at most 6) when their run comes by."""
@@ -438,8 +460,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="indices of a medium and a long sentence: streamed, and saved as WAVs")
     ap.add_argument("--budget", type=float, default=200.0, help="skip remaining sections after this many s")
     ap.add_argument("--quick", action="store_true", help="3 short sentences, one run each: a smoke test")
+    ap.add_argument("--all-wav", default="", help="dtypes (comma-separated) whose batched run also writes every "
+                    "sentence into one WAV + JSON for the WER check")
     args = ap.parse_args(argv)
     dtypes = args.dtype_list = (args.dtypes or ("fp32" if args.quick else "fp32,bf16,fp16")).split(",")
+    args.all_wav = [d for d in args.all_wav.split(",") if d]
     batches = [int(b) for b in args.batches.split(",")]
     if args.quick:
         args.repeats, args.stream_runs, args.onnx_sentences = 1, 1, 2
