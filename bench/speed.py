@@ -4,7 +4,9 @@ Each system runs in its own subprocess (so peak RSS is its own), on the same sen
   RTF            synthesis time / audio duration over all sentences (lower is faster)
   first audio    seconds from the call to the first audio chunk of a three-sentence paragraph (streaming APIs)
   peak RSS       the process's high-water mark (MiB), models included
-The ratio column is each system's RTF relative to plain kokoro-onnx.
+The ratio column is each system's RTF relative to plain kokoro-onnx. ``limelight-kokoro`` is the default
+engine (Kokoro's graph up to the generator + the distilled fast decoder); ``limelight-kokoro-orig`` runs
+Kokoro's own generator (``decoder="kokoro"``, the rewritten graph of ``engine/graph_opt``).
 
     python bench/speed.py [--sentences 10] [--threads N] [--only limelight-kokoro,kokoro-onnx]
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIMELIGHT_SHARED", ROOT.parent / "shared"))
-SYSTEMS = ("limelight-kokoro", "limelight-kokoro-fast", "kokoro-onnx", "limelight-piper", "piper")
+SYSTEMS = ("limelight-kokoro", "limelight-kokoro-orig", "kokoro-onnx", "limelight-piper", "piper")
 PARAGRAPH = ("The lighthouse keeper woke before dawn. He climbed the spiral stairs slowly, counting each step. "
              "At the top, the lamp was still burning.")
 
@@ -41,10 +43,11 @@ def _system(name: str, threads: int):
     """Return (sample_rate, synth(text) -> audio, first_chunk(text) -> seconds)."""
     import numpy as np
 
-    if name in ("limelight-kokoro", "limelight-kokoro-fast", "limelight-piper"):
+    if name in ("limelight-kokoro", "limelight-kokoro-orig", "limelight-piper"):
         from limelight import Limelight
 
-        decoder = "fast" if name.endswith("-fast") else "kokoro"  # the distilled decoder (issue 11)
+        # limelight-kokoro is the default (the distilled fast decoder); -orig runs Kokoro's own generator
+        decoder = "kokoro" if name.endswith("-orig") else None
         tts = Limelight(engine=name.split("-")[1], threads=threads, decoder=decoder)
 
         def first(text: str) -> float:

@@ -92,7 +92,66 @@ def test_cut_graph_gives_the_generators_inputs():
 def test_unknown_decoder_is_a_clear_error():
     from limelight.engine import load_engine
 
-    with pytest.raises(LimelightError, match="unknown decoder 'fastest'.*kokoro, fast"):
+    with pytest.raises(LimelightError, match="unknown decoder 'fastest'.*fast, kokoro"):
         load_engine("kokoro", decoder="fastest")
-    with pytest.raises(LimelightError, match="decoder applies to the kokoro engine only"):
-        load_engine("piper", decoder="fast")
+    with pytest.raises(LimelightError, match="unknown decoder 'hifigan'"):
+        load_engine("piper", decoder="hifigan")
+
+
+@pytest.fixture(scope="module")
+def fast_engine():
+    from limelight.engine.fastdec.decoder import shipped_student
+    from limelight.engine.kokoro import KokoroEngine
+
+    if shipped_student() is None:
+        pytest.skip("this build ships no student model")
+    return KokoroEngine()  # the default decoder is the fast one
+
+
+def test_fast_decoder_speaks_the_words_in_the_teachers_voice_and_pitch(fast_engine, transcriber, en_sentences):
+    """Same cut graph, two decoders: the student must keep the words, the speaker and the F0 contour."""
+    from limelight.check.speaker import cosine, embed_speaker
+    from limelight.check.wer import word_errors
+    from limelight.text.normalize import normalize
+
+    voice = fast_engine.voices()["jf_alpha"]  # a female voice: its harmonics are the sparsest to get right
+    teacher_all, student_all, errors, words = [], [], 0, 0
+    for text in en_sentences[:4]:
+        ids = fast_engine.tokens(fast_engine.phonemize(normalize(text)))
+        feeds = {"tokens": np.array([[0, *ids, 0]], np.int64), "style": voice.row(len(ids)).astype(np.float32),
+                 "speed": np.ones(1, np.float32)}
+        teacher = fast_engine._session.run(None, feeds)[0].reshape(-1)
+        student = fast_engine._fast(feeds)
+        assert student.shape == teacher.shape and student.dtype == np.float32
+        e, n = word_errors(text, transcriber.transcribe(student, dsp.SAMPLE_RATE))
+        errors, words = errors + e, words + n
+        teacher_all.append(teacher)
+        student_all.append(student)
+    a, b = np.concatenate(teacher_all), np.concatenate(student_all)
+    assert errors / words <= 0.06, f"student WER {errors}/{words}"
+    assert cosine(embed_speaker(a, dsp.SAMPLE_RATE), embed_speaker(b, dsp.SAMPLE_RATE)) >= 0.95
+    assert abs(10 * np.log10(np.mean(b**2) / np.mean(a**2))) < 1.5  # same loudness
+    parselmouth = pytest.importorskip("parselmouth")
+
+    def f0(x):
+        pitch = parselmouth.Sound(x.astype(np.float64), dsp.SAMPLE_RATE).to_pitch(0.01, 60, 500)
+        return pitch.selected_array["frequency"]
+
+    fa, fb = f0(a), f0(b)
+    n = min(len(fa), len(fb))
+    both = (fa[:n] > 0) & (fb[:n] > 0)
+    assert both.sum() > 200
+    assert np.corrcoef(fa[:n][both], fb[:n][both])[0, 1] >= 0.9
+
+
+def test_fast_decoder_through_the_api_is_deterministic():
+    from limelight import Limelight
+    from limelight.engine.fastdec.decoder import shipped_student
+
+    if shipped_student() is None:
+        pytest.skip("this build ships no student model")
+    tts = Limelight(decoder="fast")
+    a = tts.infer("Twenty-one ships sailed at dawn.")
+    b = tts.infer("Twenty-one ships sailed at dawn.")
+    assert a.dtype == np.float32 and a.size > tts.sample_rate  # over a second of audio
+    np.testing.assert_array_equal(a, b)  # the noise is seeded

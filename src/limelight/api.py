@@ -31,7 +31,7 @@ class Limelight:
     """
 
     def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
-                 threads: int | None = None, decoder: str = "kokoro") -> None:
+                 threads: int | None = None, decoder: str | None = None) -> None:
         self.engine = load_engine(engine, model=model, device=device, threads=threads, decoder=decoder)
         self.sample_rate: int = self.engine.sample_rate
 

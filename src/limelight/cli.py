@@ -216,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--language", default="en", help="language code (default en)")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
     say.add_argument("--model", help="Kokoro ONNX model path or URL (default: the shipped int8 model)")
-    say.add_argument("--decoder", default="kokoro", choices=["kokoro", "fast"],
-                     help="Kokoro's waveform generator: the original, or the distilled fast one")
+    say.add_argument("--decoder", default=None, choices=["fast", "kokoro"],
+                     help="Kokoro's waveform generator: the distilled fast one (default with the shipped model) "
+                          "or the original")
     say.add_argument("--reference", help="reference audio (3-30 s wav/flac/ogg/mp3) whose voice to clone")
     say.add_argument("--pace", type=float, default=1.5, help="duration allocation; higher = slower (default 1.5)")
     say.add_argument("--seed", type=int, default=-1, help="random seed for variations (-1 = random)")

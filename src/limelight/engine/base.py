@@ -32,12 +32,12 @@ ENGINES = ("kokoro", "piper")
 
 
 def load_engine(name: str = "kokoro", *, model: str | None = None, device: str = "cpu",
-                threads: int | None = None, decoder: str = "kokoro") -> Engine:
+                threads: int | None = None, decoder: str | None = None) -> Engine:
     """Build an engine by name. ``model`` overrides the model file (path or URL, Kokoro only).
 
     ``device="cuda"`` (or ``"cuda:N"``) gives Kokoro in PyTorch (:mod:`.cuda`), imported only then, so the
-    CPU path never loads torch. ``decoder`` picks Kokoro's waveform generator on the CPU: ``"kokoro"`` (the
-    original) or ``"fast"`` (the distilled one, :mod:`.fastdec`).
+    CPU path never loads torch. ``decoder`` picks Kokoro's waveform generator on the CPU: ``"fast"`` (the
+    distilled one, :mod:`.fastdec`; the default with the shipped model) or ``"kokoro"`` (the original).
     """
     if name == "kokoro":
         if device.startswith("cuda"):
@@ -48,15 +48,15 @@ def load_engine(name: str = "kokoro", *, model: str | None = None, device: str =
             except ImportError as exc:
                 raise LimelightError(f"device={device!r} needs PyTorch and onnx ({exc.name or exc} is missing): "
                                      "pip install 'limelight[gpu]', or use device='cpu'", field="device") from None
-            if decoder != "kokoro":
-                raise LimelightError("decoder applies to the CPU engine only", field="decoder")
+            if decoder not in (None, "fast", "kokoro"):
+                raise LimelightError(f"unknown decoder {decoder!r}; choose one of: fast, kokoro", field="decoder")
             return TorchKokoroEngine(model=model, device=device)
         from .kokoro import KokoroEngine
 
         return KokoroEngine(model=model, threads=threads, decoder=decoder)
     if name == "piper":
-        if decoder != "kokoro":
-            raise LimelightError("decoder applies to the kokoro engine only", field="decoder")
+        if decoder not in (None, "fast", "kokoro"):
+            raise LimelightError(f"unknown decoder {decoder!r}; choose one of: fast, kokoro", field="decoder")
         if model is not None:
             raise LimelightError("--model applies to the kokoro engine only", field="model")
         from .piper import PiperEngine

@@ -25,7 +25,7 @@ from .trim import trim_silence
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510
-DECODERS = ("kokoro", "fast")
+DECODERS = ("fast", "kokoro")
 
 
 @lru_cache(maxsize=1)
@@ -58,10 +58,14 @@ class KokoroEngine:
     default_voice = DEFAULT_VOICE
 
     def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None,
-                 optimize: bool = True, decoder: str = "kokoro") -> None:
+                 optimize: bool = True, decoder: str | None = None) -> None:
         """``optimize`` runs the rewritten graph (:mod:`.graph_opt`: ~25 % faster, same words) when it can be
         built or is cached; ``False`` runs the model file exactly as given. ``decoder="fast"`` swaps Kokoro's
-        generator for the distilled one (:mod:`.fastdec`); ``"kokoro"`` keeps the original."""
+        generator for the distilled one (:mod:`.fastdec`: ~4× faster, same words, voice and pitch; its card is
+        ``fastdec/data/student.json``); ``"kokoro"`` runs the original generator. The default is ``"fast"`` for
+        the shipped model (the student was distilled from it) and ``"kokoro"`` for a model given by the user."""
+        if decoder is None:
+            decoder = "fast" if model is None else "kokoro"
         if decoder not in DECODERS:
             raise LimelightError(f"unknown decoder {decoder!r}; choose one of: {', '.join(DECODERS)}",
                                  field="decoder")
