@@ -26,6 +26,18 @@ from limelight.text.sentences import split_long, split_sentences
     ("221 Baker St. in St. Louis", "two hundred and twenty-one Baker Street in Saint Louis"),
     ("salt & pepper", "salt and pepper"),
     ("tea, e.g. green", "tea, for example green"),
+    # A year after a month name is a year, not a cardinal.
+    ("the fourteenth of March 1987, and", "the fourteenth of March nineteen eighty-seven, and"),
+    ("in June, 2004", "in June, two thousand and four"),
+    # An existing article before a day-month date is not doubled.
+    ("The 14th of March, 1987 was cold.", "The fourteenth of March nineteen eighty-seven was cold."),
+    ("dated the 2nd of January 1958.", "dated the second of January nineteen fifty-eight."),
+    ("on 14 March 1987", "on the fourteenth of March nineteen eighty-seven"),
+    # Pounds and shillings: the "s" after a money amount is not seconds; "10 s" still is.
+    ("J. Pryce. £14 10s. Returned: no.", "J. Pryce. fourteen pounds ten shillings. Returned: no."),
+    ("£3 2s 6d", "three pounds, two shillings and six pence"),
+    ("wait 10 s", "wait ten seconds"),
+    ("in the 1960s and the '80s", "in the nineteen sixties and the eighties"),
 ])
 def test_english_written_forms_become_words(written, spoken):
     assert normalize(written) == spoken

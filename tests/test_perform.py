@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -56,6 +59,119 @@ def test_retry_improves_a_garbled_chunk(performer):
     chunk = perf.metadata["chunks"][0]
     assert chunk["attempts"] >= 2, chunk
     assert chunk["match_ratio"] > chunk["attempt_ratios"][0], chunk
+
+
+def test_retries_vary_speed_style_and_split(performer):
+    run = performer._start("Hello there.", {"seed": 4})
+    voice = run.voices["speaker1"]
+    natural = [performer._variation(run, voice, 1.0, a) for a in range(4)]
+    assert [round(s, 4) for _, s in natural] == [1.0, 0.93, 1.07, 0.93]
+    assert natural[0][0] is voice
+    styles = [v.style for v, _ in natural]
+    for a in (1, 2, 3):
+        assert np.abs(styles[a] - voice.style).max() > 0.01
+        assert styles[a].dtype == np.float32 and styles[a].shape == voice.style.shape
+    assert np.abs(styles[1] - styles[2]).max() > 0.01
+    fast = [round(s, 4) for _, s in (performer._variation(run, voice, 2.5, a) for a in range(4))]
+    assert fast == [2.5, 1.75, 1.0, 0.93]  # far from natural: move back first, then alternate
+
+
+def test_failing_chunk_retries_are_all_different(performer):
+    # Whisper writes "Pryce" as "Price", so a bar of 1.0 is never met: every attempt is used.
+    perf = performer.perform("Nora Bell paid J. Pryce, the old keeper, at Harrow Point; he did not return it.",
+                             seed=2, min_match_ratio=1.0, max_attempts=3)
+    chunk = perf.metadata["chunks"][0]
+    assert chunk["attempts"] == 3 and len(chunk["attempt_ratios"]) == 3, chunk
+    variations = chunk["attempt_variations"]
+    assert [v["speed"] for v in variations] == [1.0, 0.93, 1.07]
+    assert [v["split"] for v in variations] == ["sentence", "sentence", "clause"]
+    assert chunk["match_ratio"] == max(chunk["attempt_ratios"])  # the best attempt is kept
+    assert chunk["duration_s"] <= CHUNK_MAX_S
+
+
+@pytest.mark.parametrize("voice, n", [("jm_kumo", 4), ("jf_gongitsune", 2)])  # the male and female defaults
+def test_longest_planned_chunks_render_under_15_seconds(performer, voice, n):
+    text = (Path(__file__).resolve().parents[1] / "bench" / "texts" / "chapter_2k.txt").read_text()
+    run = performer._start(text, {"validate": False, "seed": 1, "voice": voice})
+    chunks = [i for i in performer._plan(run) if isinstance(i, SpeechChunk) and len(i.sentences) > 1]
+    longest = sorted(chunks, key=lambda c: c.est_s, reverse=True)[:n]
+    assert min(c.est_s for c in longest) > 11.5
+    for chunk in longest:  # the plan alone, without the Performer's re-render safety net
+        audio = performer._synthesize(chunk, run.voices[chunk.speaker_id], chunk.speed)
+        actual = len(audio) / performer.sample_rate
+        assert actual <= CHUNK_MAX_S, (actual, chunk.est_s, chunk.text[:60])
+        assert abs(actual - chunk.est_s) <= 0.15 * chunk.est_s, (actual, chunk.est_s)
+
+
+def test_chunk_rendered_too_long_is_refitted_under_15_seconds(performer, en_sentences):
+    # A chunk whose estimate is wrong (12 s planned, ~16 s spoken): the Performer re-renders it a little faster.
+    run = performer._start("Hi.", {"validate": False, "seed": 1})
+    voice = run.voices["speaker1"]
+    sentences = tuple(sorted(en_sentences, key=len)[:4])
+    chunk = SpeechChunk(index=0, sentences=sentences, written=" ".join(sentences), speaker_id="speaker1",
+                        direction=None, language="en", speed=1.0, est_s=12.0, line=1, col=1)
+    natural = len(performer._synthesize(chunk, voice, 1.0)) / 24000
+    assert natural > 15.5
+    chunk = replace(chunk, speed=round(natural / 16.2, 3))  # so that it comes out ~16.2 s long
+    audio, report = performer._speak(run, chunk)
+    assert len(audio) / 24000 <= CHUNK_MAX_S and report["duration_s"] <= CHUNK_MAX_S
+    assert report["duration_s"] > 13.5  # sped up a little, not cut
+    assert report["attempt_variations"][0]["speed"] > chunk.speed
+
+
+def test_paragraph_break_is_a_longer_pause(performer):
+    text = "Chapter One: The Ledger\n\nThe letter arrived on a Tuesday. It was wet."
+    rows = performer.explain(text)
+    assert [r["kind"] for r in rows] == ["speech", "pause", "speech"]
+    assert rows[1]["reason"] == "paragraph" and 0.6 <= rows[1]["seconds"] <= 0.8
+    audio = performer.perform(text, validate=False, seed=1).audio
+    quiet = np.abs(audio) < 1e-4
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    runs = sorted(((b - a) / 24000 for a, b in zip(edges[::2], edges[1::2], strict=True)), reverse=True)
+    assert runs[0] >= 0.65  # the paragraph pause (0.7 s of silence)
+    assert runs[1] < runs[0] - 0.3  # the sentence pause (0.25 s) is clearly shorter
+
+
+def test_perform_to_file_plans_and_sets_up_once(performer, tmp_path, monkeypatch):
+    calls = {"start": 0, "plan": 0}
+    start, make_plan = performer._start, performer._make_plan
+
+    def counted_start(*args):
+        calls["start"] += 1
+        return start(*args)
+
+    def counted_plan(*args):
+        calls["plan"] += 1
+        return make_plan(*args)
+
+    monkeypatch.setattr(performer, "_start", counted_start)
+    monkeypatch.setattr(performer, "_make_plan", counted_plan)
+    seen = []
+    meta = performer.perform_to_file("A title\n\nFirst sentence. Second one.", tmp_path / "a.wav",
+                                     progress=lambda done, total: seen.append((done, total)), validate=False)
+    assert calls == {"start": 1, "plan": 1}
+    assert seen[-1][0] == seen[-1][1] == len(seen) == 3  # chunk, paragraph pause, chunk
+    data, sr = sf.read(str(tmp_path / "a.wav"))
+    assert abs(len(data) / sr - meta["duration_s"]) < 0.01
+
+    calls.update(start=0, plan=0)
+    scene = '<speak voice="calm" gender="female" scene="light rain on a window">Good night.</speak>'
+    seen.clear()
+    meta = performer.perform_to_file(scene, tmp_path / "b.wav", validate=False, seed=-1,
+                                     progress=lambda done, total: seen.append((done, total)))
+    assert calls == {"start": 1, "plan": 1}  # one set-up: the reported seed is the one used
+    assert seen and seen[-1][0] == seen[-1][1] == len(seen)
+    assert meta["scene"] is not None and 0 <= meta["seed"] < 2**31
+    data, sr = sf.read(str(tmp_path / "b.wav"))
+    assert abs(len(data) / sr - meta["duration_s"]) < 0.01
+
+
+def test_performer_threads_reach_whisper():
+    from limelight.check.asr import shared_transcriber
+
+    one = Performer(threads=1)
+    assert one.transcriber is shared_transcriber(threads=1)
+    assert shared_transcriber(threads=1) is not shared_transcriber()
 
 
 def test_stream_equals_perform_and_validate_off(performer):

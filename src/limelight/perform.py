@@ -27,8 +27,19 @@ import numpy as np
 from .audio.loudness import fade_edges, integrated_lufs, match_loudness
 from .engine import load_engine
 from .errors import LimelightError
-from .plan import EventItem, PlanItem, SceneItem, SilenceItem, SoundItem, SpeechChunk, plan_script
-from .plan.chunks import SENTENCE_PAUSE_S
+from .plan import (
+    CHUNK_MAX_S,
+    EventItem,
+    PlanItem,
+    SceneItem,
+    SilenceItem,
+    SoundItem,
+    SpeechChunk,
+    mark_paragraphs,
+    plan_script,
+    split_clauses,
+)
+from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, voice_tokens_per_second
 from .script import Script, TextSegment, parse
 from .voice import Voice, resolve_voice
 
@@ -36,6 +47,10 @@ CHUNK_GAP_S = 0.3
 SOUND_GAP_S = 0.8
 EVENT_FALLBACK_S = 0.4
 MAX_ATTEMPTS = 3
+RETRY_SPEED_STEPS = (0.93, 1.07)  # retries at natural tempo alternate a little slower / a little faster
+MAX_FIT_SPEEDUP = 1.15  # a chunk rendered over CHUNK_MAX_S is re-rendered at most this much faster per step,
+MAX_FIT_RENDERS = 3  # … and at most this many times
+RETRY_STYLE_JITTER = 0.08  # std of the seeded style nudge on a retry, relative to the style row's spread
 WHISPER_MATCH_FACTOR = 0.6  # whispered speech is harder for ASR; its bar is lowered and reported
 MODES = ("generate", "voice_design")
 DESIGN_PREVIEW_TEXT = ("Hello. This is a preview of the voice you described. I can speak calmly, or with feeling, "
@@ -130,6 +145,7 @@ class _Run:
     chunks: list[dict[str, Any]] = field(default_factory=list)
     scenes: list[dict[str, Any]] = field(default_factory=list)
     elapsed_samples: int = 0
+    items: list[PlanItem] | None = None  # the plan, made once per run (see Performer._plan)
 
     def skip(self, fld: str, reason: str) -> None:
         entry = {"field": fld, "reason": reason}
@@ -141,9 +157,10 @@ class Performer:
     """Loads the engine (and, lazily, Whisper) once; `perform` can then be called many times, from threads."""
 
     def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
-                 threads: int | None = None, decoder: str = "kokoro") -> None:
+                 threads: int | None = None, decoder: str | None = None) -> None:
         self.engine = load_engine(engine, model=model, device=device, threads=threads, decoder=decoder)
         self.sample_rate: int = self.engine.sample_rate
+        self._threads = threads
         self._transcriber: Any = None
         self._lock = threading.Lock()
         self._interpret = _optional("limelight.direct", "interpret")
@@ -159,8 +176,15 @@ class Performer:
     def perform(self, script: str | Script, **options: Any) -> Performance:
         """Render a whole script (markup or plain text) and return it with its report."""
         t0 = time.perf_counter()
-        run = self._start(script, options)
-        pieces = list(self._render(run))
+        return self._perform_run(self._start(script, options), t0)
+
+    def _perform_run(self, run: _Run, t0: float, progress: Callable[[int, int], None] | None = None) -> Performance:
+        pieces: list[_Piece] = []
+        total = self._piece_count(run)
+        for piece in self._render(run):
+            pieces.append(piece)
+            if progress:
+                progress(len(pieces), total)
         voice = np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32)
         audio, stems = self._mix(run, voice)
         return Performance(audio=audio, sample_rate=self.sample_rate,
@@ -184,7 +208,9 @@ class Performer:
                         progress: Callable[[int, int], None] | None = None, **options: Any) -> dict[str, Any]:
         """Write the performance to a WAV as chunks finish; memory stays bounded by one chunk.
 
-        If interrupted (Ctrl-C), the file written so far is closed properly and stays playable.
+        If interrupted (Ctrl-C), the file written so far is closed properly and stays playable. ``progress(done,
+        total)`` is called after each written piece (speech chunk, pause, event or sound gap). With a scene to mix,
+        the whole voice track is rendered first (the mix needs all of it) and the file is written at the end.
         """
         import soundfile as sf
 
@@ -193,11 +219,11 @@ class Performer:
         out = check_writable(path)
         t0 = time.perf_counter()
         run = self._start(script, options)
-        if self._needs_mix(run):
-            perf = self.perform(script, **options)
+        if self._needs_mix(run):  # reuse this run: set-up (seed, cloning, design) happens once
+            perf = self._perform_run(run, t0, progress)
             perf.write(out)
             return perf.metadata
-        total = sum(1 for _ in self._plan(run) if True)
+        total = self._piece_count(run)
         done = 0
         with sf.SoundFile(str(out), "w", samplerate=self.sample_rate, channels=1, subtype="PCM_16",
                           format="WAV") as fh:
@@ -236,7 +262,7 @@ class Performer:
             if self._transcriber is None:
                 from .check.asr import shared_transcriber
 
-                self._transcriber = shared_transcriber()
+                self._transcriber = shared_transcriber(threads=self._threads)
             return self._transcriber
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -250,7 +276,7 @@ class Performer:
         else:
             if not isinstance(source, str) or not source.strip():
                 raise LimelightError("the script is empty", field="prompt")
-            script = parse(source)
+            script = mark_paragraphs(source, parse(source))  # blank lines in plain text: paragraph pauses
         if not any(ch.isalnum() for ch in script.plain_text()) and not any(
                 type(seg).__name__ == "EventSegment" for seg in script.segments):
             raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")
@@ -347,6 +373,12 @@ class Performer:
         return float(np.clip(run.options.speed * (1.5 / run.options.pace) * tempo, 0.4, 2.5))
 
     def _plan(self, run: _Run) -> list[PlanItem]:
+        """The run's plan, made on first use and kept (planning phonemises the whole text)."""
+        if run.items is None:
+            run.items = self._make_plan(run)
+        return run.items
+
+    def _make_plan(self, run: _Run) -> list[PlanItem]:
         language = run.options.language
 
         def count(text: str, lang: str) -> int:
@@ -360,7 +392,8 @@ class Performer:
             script = replace(script, segments=tuple(replace(s, language=language) if isinstance(s, TextSegment)
                                                     else s for s in script.segments))
         return plan_script(script, count_tokens=count, direction_for=direction_for,
-                           speed_for=lambda d: self._speed(run, d))
+                           speed_for=lambda d: self._speed(run, d),
+                           rate_for=lambda seg: voice_tokens_per_second(run.voices[seg.speaker_id]))
 
     def _tokens(self, text: str, language: str) -> list[int] | str:
         phonemes = self.engine.phonemize(text, language)
@@ -391,6 +424,10 @@ class Performer:
                 run.scenes.append({"scene": item.scene, "shot": item.shot,
                                    "at_s": round(run.elapsed_samples / self.sample_rate, 3)})
 
+    def _piece_count(self, run: _Run) -> int:
+        """How many pieces `_render` yields for this run (every plan item but scene changes)."""
+        return sum(1 for item in self._plan(run) if not isinstance(item, SceneItem))
+
     def _emit(self, run: _Run, audio: np.ndarray, report: dict[str, Any] | None = None) -> _Piece:
         audio = np.asarray(audio, np.float32)
         run.elapsed_samples += audio.size
@@ -407,13 +444,19 @@ class Performer:
         # The renderer sets each event's level (a soft cough, a loud scream); keep it.
         return fade_edges(np.asarray(audio, np.float32), self.sample_rate)
 
-    def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float) -> np.ndarray:
+    def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float, by_clause: bool = False) -> np.ndarray:
+        """The chunk's sentences, each rendered alone and joined with ``SENTENCE_PAUSE_S``; ``by_clause`` renders
+        every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence)."""
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
+        clause_gap = np.zeros(int(CLAUSE_PAUSE_S * self.sample_rate), np.float32)
         parts: list[np.ndarray] = []
         for sentence in chunk.sentences:
             if parts:
                 parts.append(gap)
-            parts.append(self.engine.synthesize(sentence, voice, speed=speed, language=chunk.language))
+            for j, piece in enumerate(split_clauses(sentence) if by_clause else [sentence]):
+                if j:
+                    parts.append(clause_gap)
+                parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
     def _speak(self, run: _Run, chunk: SpeechChunk) -> tuple[np.ndarray, dict[str, Any]]:
@@ -423,34 +466,51 @@ class Performer:
         direction = chunk.direction
         whisper = getattr(direction, "register", "normal") == "whisper"
         bar = opts.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
-        best: tuple[float, np.ndarray, str] | None = None
+        best: tuple[tuple[bool, float], float, np.ndarray, str] | None = None
         attempts = 0
         ratios: list[float] = []
-        for attempt in range(opts.max_attempts if opts.validate else 1):
+        variations: list[dict[str, Any]] = []
+        clauses = sum(len(split_clauses(s)) for s in chunk.sentences)
+        max_attempts = opts.max_attempts if opts.validate else 1
+        for attempt in range(max_attempts):
             attempts = attempt + 1
+            # The last retry renders clause by clause, when there is more than one clause per sentence somewhere.
+            by_clause = attempt > 0 and attempt == max_attempts - 1 and clauses > len(chunk.sentences)
             v, speed = self._variation(run, voice, chunk.speed, attempt)
-            audio = match_loudness(self._synthesize(chunk, v, speed), self.sample_rate)
+            raw = self._synthesize(chunk, v, speed, by_clause=by_clause)
+            for _ in range(MAX_FIT_RENDERS):  # the estimate was short: speak a little faster, keep the 15 s bound
+                if raw.size <= CHUNK_MAX_S * self.sample_rate:
+                    break
+                # Duration shrinks slower than 1/speed (pauses, per-phoneme minimum lengths): overshoot the ratio.
+                over = raw.size / ((CHUNK_MAX_S - 0.3) * self.sample_rate)
+                speed *= min(MAX_FIT_SPEEDUP, over ** 1.5)
+                raw = self._synthesize(chunk, v, speed, by_clause=by_clause)
+            audio = match_loudness(raw, self.sample_rate)
+            variations.append({"speed": round(speed, 4), "style_jitter": RETRY_STYLE_JITTER if attempt else 0.0,
+                               "split": "clause" if by_clause else "sentence"})
             audio = self._directed(run, audio, direction)
             if not opts.validate:
-                best = (float("nan"), audio, "")
+                best = ((True, 0.0), float("nan"), audio, "")
                 break
             from .check.wer import match_ratio
 
             heard = self.transcriber.transcribe(audio, self.sample_rate, chunk.language)
             ratio = match_ratio(chunk.text, heard, chunk.language)
             ratios.append(round(ratio, 4))
-            if best is None or ratio > best[0]:
-                best = (ratio, audio, heard)
+            # Keep the best attempt; one within the 15 s bound beats a longer one (a slower retry runs longer).
+            key = (len(audio) <= CHUNK_MAX_S * self.sample_rate, ratio)
+            if best is None or key > best[0]:
+                best = (key, ratio, audio, heard)
             if ratio >= bar:
                 break
         assert best is not None
-        ratio, audio, heard = best
+        _key, ratio, audio, heard = best
         audio = fade_edges(audio, self.sample_rate)
         report = {
             "index": chunk.index, "text": chunk.text, "written": chunk.written, "speaker": chunk.speaker_id,
             "voice": voice.name, "language": chunk.language, "duration_s": round(len(audio) / self.sample_rate, 3),
             "est_duration_s": chunk.est_s, "match_ratio": None if np.isnan(ratio) else round(ratio, 4),
-            "attempts": attempts, "attempt_ratios": ratios, "transcript": heard,
+            "attempts": attempts, "attempt_ratios": ratios, "attempt_variations": variations, "transcript": heard,
             "passed": None if np.isnan(ratio) else bool(ratio >= bar),
             "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
             "direction": _direction_dict(direction), "line": chunk.line, "col": chunk.col,
@@ -458,16 +518,24 @@ class Performer:
         return audio, report
 
     def _variation(self, run: _Run, voice: Voice, speed: float, attempt: int) -> tuple[Voice, float]:
-        """Attempt 0 is the plain rendering. Retries trade style for intelligibility: the tempo moves halfway,
-        then all the way, back to the voice's natural 1.0 (garbling is most often over-fast or over-slow
-        speech), and the style row gets a small seeded nudge so a retry is never an identical rendering."""
+        """Attempt 0 is the plain rendering; every retry differs from it and from the other retries.
+
+        Tempo: garbling is most often over-fast or over-slow speech, so a tempo far from the voice's natural 1.0
+        moves halfway, then all the way, back to it; a tempo at (or already moved to) 1.0 alternates a little
+        slower and a little faster (``RETRY_SPEED_STEPS``). Style: the voice's style table gets a seeded nudge
+        (``RETRY_STYLE_JITTER`` × each dimension's spread), different for every attempt and chunk.
+        """
         if attempt == 0:
             return voice, speed
         rng = np.random.default_rng([run.seed, attempt, len(run.chunks)])
-        jitter = rng.normal(0.0, 0.02, size=voice.style.shape[1]).astype(np.float32) * voice.style.std(axis=0)
-        varied = replace(voice, style=voice.style + jitter, name=voice.name)
-        toward = min(1.0, 0.5 * attempt)
-        return varied, float(speed + (1.0 - speed) * toward)
+        spread = voice.style.std(axis=0)
+        jitter = rng.normal(0.0, RETRY_STYLE_JITTER, size=voice.style.shape[1]).astype(np.float32) * spread
+        varied = replace(voice, style=(voice.style + jitter).astype(np.float32), name=voice.name)
+        steps = 2 if abs(speed - 1.0) > 0.1 else 0  # attempts spent moving toward 1.0
+        if attempt <= steps:
+            return varied, float(speed + (1.0 - speed) * 0.5 * attempt)
+        base = 1.0 if steps else speed
+        return varied, float(base * RETRY_SPEED_STEPS[(attempt - steps - 1) % len(RETRY_SPEED_STEPS)])
 
     def _directed(self, run: _Run, audio: np.ndarray, direction: Any) -> np.ndarray:
         if direction is None or getattr(direction, "is_neutral", True):
@@ -480,7 +548,7 @@ class Performer:
     # ------------------------------------------------------------------------------------------ mixing
     def _needs_mix(self, run: _Run) -> bool:
         return bool(run.script.scene or run.scenes or any(isinstance(s, SoundItem) for s in self._plan(run))
-                    ) and _optional("limelight.scene.mix", "mix_scene") is not None
+                    ) and _optional("limelight.scene.mix", "mix_scene") is not None  # the plan is cached
 
     def _mix(self, run: _Run, voice: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         mix_scene = _optional("limelight.scene.mix", "mix_scene")

@@ -10,7 +10,7 @@ import importlib.resources as resources
 import os
 import shutil
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,15 @@ class Transcriber:
             return " ".join(s.text.strip() for s in segments).strip()
 
 
-@lru_cache(maxsize=1)
-def shared_transcriber() -> Transcriber:
-    """The process-wide transcriber (the model is ~140 MB; load it once)."""
-    return Transcriber()
+def shared_transcriber(threads: int | None = None) -> Transcriber:
+    """The process-wide transcriber for ``threads`` CPU threads (None: all cores).
+
+    The model is ~140 MB, so it is loaded once per thread count (a `Performer(threads=N)` gets a model that
+    uses N threads, not every core).
+    """
+    return _transcriber(threads if threads and threads > 0 else None)
+
+
+@cache
+def _transcriber(threads: int | None) -> Transcriber:
+    return Transcriber(threads=threads)

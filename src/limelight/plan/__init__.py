@@ -1,8 +1,12 @@
-"""The ``plan`` stage: a Script → a timeline of speech chunks (≤ 15 s estimated), pauses, events and sounds."""
+"""The ``plan`` stage: a Script → a timeline of speech chunks (≤ 13 s estimated, ≤ 15 s actual), pauses, events
+and sounds."""
 
 from .chunks import (
     CHUNK_MAX_S,
+    CHUNK_TARGET_S,
+    PARAGRAPH_PAUSE_S,
     EventItem,
+    ParagraphBreak,
     PlanItem,
     SceneItem,
     SilenceItem,
@@ -10,7 +14,10 @@ from .chunks import (
     SpeechChunk,
     estimate_seconds,
     plan_script,
+    split_clauses,
 )
+from .paragraphs import mark_paragraphs
 
-__all__ = ["CHUNK_MAX_S", "EventItem", "PlanItem", "SceneItem", "SilenceItem", "SoundItem", "SpeechChunk",
-           "estimate_seconds", "plan_script"]
+__all__ = ["CHUNK_MAX_S", "CHUNK_TARGET_S", "PARAGRAPH_PAUSE_S", "EventItem", "ParagraphBreak", "PlanItem",
+           "SceneItem", "SilenceItem", "SoundItem", "SpeechChunk", "estimate_seconds", "mark_paragraphs",
+           "plan_script", "split_clauses"]

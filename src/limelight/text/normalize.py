@@ -100,7 +100,24 @@ def _date_dmy(m: re.Match[str]) -> str:
     month = _full_month(m.group("mon"))
     day = _words(int(m.group("d")), to="ordinal")
     year = m.group("y")
-    return f"the {day} of {month}" + (f" {_year(int(year))}" if year else "")
+    the = m.group("the") or "the "  # "The 14th of March" keeps its own article
+    return f"{the}{day} of {month}" + (f" {_year(int(year))}" if year else "")
+
+
+def _shillings(m: re.Match[str]) -> str:
+    """Pre-decimal British money, "£14 10s 6d": pounds, shillings and pence (the "s" is not seconds)."""
+    pounds, shillings, pence = int(m.group("l")), int(m.group("s")), m.group("d")
+    parts = [f"{_words(pounds)} {'pound' if pounds == 1 else 'pounds'}",
+             f"{_words(shillings)} {'shilling' if shillings == 1 else 'shillings'}"]
+    if pence:
+        parts.append(f"{_words(int(pence))} {'penny' if int(pence) == 1 else 'pence'}")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if pence else " ".join(parts)
+
+
+def _decade(m: re.Match[str]) -> str:
+    """"the 1960s" → "the nineteen sixties", "the '80s" → "the eighties" (not "seconds")."""
+    spoken = _year(int(m.group("y"))) if m.group("y") else _words(int(m.group("yy")))
+    return spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
 
 
 def _date_iso(m: re.Match[str]) -> str:
@@ -134,13 +151,14 @@ _UNIT_RE = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 
 _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"£\s?(?P<l>\d+)\s+(?P<s>1?\d)s\b(?:\s+(?P<d>1?\d)d\b)?"), _shillings),
     (re.compile(r"(?P<sym>[$€£¥])\s?(?P<amt>" + _NUM + r")(?:\s?(?P<scale>million|billion|thousand|trillion))?\b",
                 re.I), _money),
     (re.compile(r"\b(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})\b"), _date_iso),
     (re.compile(r"\b(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b"), _date_slash),
     (re.compile(r"\b(?P<mon>" + _MONTH_RE + r")\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4})\b)?"),
      _date_mdy),
-    (re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + _MONTH_RE
+    (re.compile(r"(?P<the>\b[Tt]he\s+)?\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + _MONTH_RE
                 + r")\b\.?(?:,?\s+(?P<y>\d{4})\b)?"),
      _date_dmy),
     (re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s?(?P<ampm>[ap]\.?m\.?))?(?![\w:])", re.I), _time),
@@ -151,6 +169,11 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
      lambda m: _words(int(m.group("n")), to="ordinal")),
     (re.compile(r"\b(?:in|since|by|from|until|of|year|circa|around)\s+(?P<y>1[1-9]\d\d|20\d\d)\b", re.I),
      lambda m: m.group(0)[: m.start("y") - m.start(0)] + _year(int(m.group("y")))),
+    # A year right after a month name: "the fourteenth of March 1987", "in June, 2004".
+    (re.compile(r"\b(?:" + _MONTH_RE + r")\.?,?\s+(?P<y>1[1-9]\d\d|20\d\d)\b"),
+     lambda m: m.group(0)[: m.start("y") - m.start(0)] + _year(int(m.group("y")))),
+    # Decades: "the 1960s", "the '80s" (a bare "80s" stays a duration: "80 s" is eighty seconds).
+    (re.compile(r"\b(?P<y>1[1-9]\d0|20\d0)s\b|(?<!\w)'(?P<yy>[1-9]0)s\b"), _decade),
     (re.compile(r"(?<![\w.])(?P<n>" + _NUM + r")\s?(?P<u>" + _UNIT_RE + r")(?![\w/])"), _unit),
     (re.compile(r"(?<![\w.])-(?P<n>\d+(?:\.\d+)?)\b"), lambda m: f"minus {_cardinal(m.group('n'))}"),
     (re.compile(r"(?<![\w.])(?P<n>" + _NUM + r")(?![\w])"), lambda m: _cardinal(m.group("n"))),
