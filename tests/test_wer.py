@@ -21,3 +21,10 @@ def test_spelled_letters_match_acronyms():
 
 def test_numbers_match_their_spoken_form():
     assert wer("I paid $5 at 3:30 pm.", "I paid five dollars at three thirty PM.") == 0
+
+
+def test_british_spelling_in_the_script_matches_whisper_s_american_spelling():
+    ref = "The harbour lights were grey, and she realised the theatre programme had been cancelled."
+    hyp = "The harbor lights were gray and she realized the theater program had been canceled."
+    assert wer(ref, hyp) == 0.0 and match_ratio(ref, hyp) == 1.0
+    assert wer("The harbour was quiet.", "The harvest was quiet.") > 0  # other words still differ

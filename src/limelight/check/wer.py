@@ -16,6 +16,27 @@ _HYPHEN = re.compile(r"[-‐‑–—]")
 
 _CHARACTER_LANGUAGES = ("ja", "zh")
 
+# Whisper writes American spelling; a British "harbour" in the script is the same spoken word. Stems, so that
+# plurals and -ed/-ing forms fold too; both sides fold the same way, so a stem that also starts another word
+# ("realis" in "realism") costs nothing. A general -ise → -ize rule is left out ("promise", "wise").
+_BRITISH = {
+    "colour": "color", "harbour": "harbor", "favour": "favor", "honour": "honor", "labour": "labor",
+    "neighbour": "neighbor", "behaviour": "behavior", "flavour": "flavor", "humour": "humor", "rumour": "rumor",
+    "odour": "odor", "armour": "armor", "vapour": "vapor", "parlour": "parlor", "rigour": "rigor",
+    "savour": "savor", "valour": "valor", "vigour": "vigor", "endeavour": "endeavor", "splendour": "splendor",
+    "centre": "center", "theatre": "theater", "metre": "meter", "litre": "liter", "fibre": "fiber",
+    "sombre": "somber", "grey": "gray", "travell": "travel", "cancell": "cancel", "jewellery": "jewelry",
+    "programme": "program", "catalogue": "catalog", "dialogue": "dialog", "defence": "defense",
+    "offence": "offense", "licence": "license", "realis": "realiz", "organis": "organiz", "recognis": "recogniz",
+    "apologis": "apologiz", "emphasis": "emphasiz", "moult": "molt", "plough": "plow", "sceptic": "skeptic",
+    "tyre": "tire", "kerb": "curb", "storey": "story", "aluminium": "aluminum",
+}
+_BRITISH_RE = re.compile(r"\b(" + "|".join(sorted(_BRITISH, key=len, reverse=True)) + r")")
+
+
+def _american(text: str) -> str:
+    return _BRITISH_RE.sub(lambda m: _BRITISH[m.group(1)], text)
+
 
 def words(text: str, language: str = "en") -> list[str]:
     """Comparable words: spoken form, lower case, no punctuation (apostrophes kept inside words).
@@ -28,6 +49,8 @@ def words(text: str, language: str = "en") -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower()
     text = _HYPHEN.sub(" ", text)
     text = re.sub(r"[^\w' ]+", " ", text)
+    if language.split("-")[0].lower() == "en":
+        text = _american(text)
     tokens = [w.strip("'") for w in text.split() if w.strip("'")]
     return _join_spelled(tokens)
 
