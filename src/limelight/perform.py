@@ -444,7 +444,8 @@ class Performer:
         # The renderer sets each event's level (a soft cough, a loud scream); keep it.
         return fade_edges(np.asarray(audio, np.float32), self.sample_rate)
 
-    def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float, by_clause: bool = False) -> np.ndarray:
+    def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float, by_clause: bool = False,
+                    pitch: float = 0.0) -> np.ndarray:
         """The chunk's sentences, each rendered alone and joined with ``SENTENCE_PAUSE_S``; ``by_clause`` renders
         every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence)."""
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
@@ -456,7 +457,8 @@ class Performer:
             for j, piece in enumerate(split_clauses(sentence) if by_clause else [sentence]):
                 if j:
                     parts.append(clause_gap)
-                parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language))
+                extra = {"pitch": pitch} if pitch else {}
+                parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language, **extra))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
     def _speak(self, run: _Run, chunk: SpeechChunk) -> tuple[np.ndarray, dict[str, Any]]:
@@ -464,6 +466,12 @@ class Performer:
         opts = run.options
         voice = run.voices[chunk.speaker_id]
         direction = chunk.direction
+        # An engine that takes F0 as an input (the fast decoder) shifts pitch exactly; the DSP then skips it.
+        pitch = float(getattr(direction, "pitch_shift", 0.0) or 0.0)
+        if pitch and getattr(self.engine, "native_pitch", False):
+            direction = replace(direction, pitch_shift=0.0)
+        else:
+            pitch = 0.0
         whisper = getattr(direction, "register", "normal") == "whisper"
         bar = opts.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
         best: tuple[tuple[bool, float], float, np.ndarray, str] | None = None
@@ -477,14 +485,14 @@ class Performer:
             # The last retry renders clause by clause, when there is more than one clause per sentence somewhere.
             by_clause = attempt > 0 and attempt == max_attempts - 1 and clauses > len(chunk.sentences)
             v, speed = self._variation(run, voice, chunk.speed, attempt)
-            raw = self._synthesize(chunk, v, speed, by_clause=by_clause)
+            raw = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
             for _ in range(MAX_FIT_RENDERS):  # the estimate was short: speak a little faster, keep the 15 s bound
                 if raw.size <= CHUNK_MAX_S * self.sample_rate:
                     break
                 # Duration shrinks slower than 1/speed (pauses, per-phoneme minimum lengths): overshoot the ratio.
                 over = raw.size / ((CHUNK_MAX_S - 0.3) * self.sample_rate)
                 speed *= min(MAX_FIT_SPEEDUP, over ** 1.5)
-                raw = self._synthesize(chunk, v, speed, by_clause=by_clause)
+                raw = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
             audio = match_loudness(raw, self.sample_rate)
             variations.append({"speed": round(speed, 4), "style_jitter": RETRY_STYLE_JITTER if attempt else 0.0,
                                "split": "clause" if by_clause else "sentence"})
@@ -513,7 +521,8 @@ class Performer:
             "attempts": attempts, "attempt_ratios": ratios, "attempt_variations": variations, "transcript": heard,
             "passed": None if np.isnan(ratio) else bool(ratio >= bar),
             "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
-            "direction": _direction_dict(direction), "line": chunk.line, "col": chunk.col,
+            "direction": _direction_dict(chunk.direction), "pitch_in_engine": bool(pitch),
+            "line": chunk.line, "col": chunk.col,
         }
         return audio, report
 

@@ -102,10 +102,18 @@ class KokoroEngine:
         """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
         return [self._vocab[c] for c in phonemes if c in self._vocab]
 
-    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> np.ndarray:
-        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap."""
+    @property
+    def native_pitch(self) -> bool:
+        """True when ``synthesize(pitch=...)`` works: the fast decoder takes F0 as an input, so a pitch shift is
+        exact there (no PSOLA), with the spectral envelope, i.e. the formants, left where they are."""
+        return self._fast is not None
+
+    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
+                   pitch: float = 0.0) -> np.ndarray:
+        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap.
+        ``pitch`` (semitones) needs :attr:`native_pitch`."""
         pieces = self._fit(text, language)
-        audio = [self.synthesize_phonemes(p, voice, speed) for p in pieces]
+        audio = [self.synthesize_phonemes(p, voice, speed, pitch) for p in pieces]
         if len(audio) == 1:
             return audio[0]
         gap = np.zeros(int(0.12 * SAMPLE_RATE), np.float32)
@@ -124,7 +132,7 @@ class KokoroEngine:
             out.extend(self._fit(piece, language))
         return out
 
-    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0) -> np.ndarray:
+    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
         """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
         ids = self.tokens(phonemes)
         if not ids:
@@ -138,8 +146,10 @@ class KokoroEngine:
             "style": voice.row(len(ids)).astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         }
+        if pitch and self._fast is None:
+            raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
         if self._fast is not None:
-            audio = self._fast(feeds)
+            audio = self._fast(feeds, pitch=pitch)
         else:
             audio = self._session.run(None, feeds)[0]
         return trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE)

@@ -48,8 +48,12 @@ class FastDecoder:
                                           providers=providers)
         self.student = ort.InferenceSession(str(student), sess_options=session_options, providers=providers)
 
-    def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
+    def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0) -> np.ndarray:
+        """Audio for one utterance; ``pitch`` shifts Kokoro's F0 by that many semitones before the student
+        sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ)."""
         x, f0 = self.front.run(None, feeds)
+        if pitch:
+            f0 = f0 * np.float32(2.0 ** (pitch / 12.0))
         style = feeds["style"][:, :128].astype(np.float32)
         log_env = self.student.run(None, {"x": x.astype(np.float32), "f0": f0.astype(np.float32),
                                           "style": style})[0]
