@@ -84,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, default=20)
     ap.add_argument("--clones", type=int, default=3)
+    ap.add_argument("--no-shipped", action="store_true", help="only the cloned voices")
     ap.add_argument("--student", type=Path, default=None, help="student ONNX (default: the packaged one)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
@@ -94,7 +95,7 @@ def main() -> None:
     fast = FastDecoder(engine.run_path, _session_options(threads), args.student)
     sentences = [s.strip() for s in (SHARED / "texts" / "en_dev.txt").read_text().splitlines() if s.strip()]
     sentences = sentences[: args.sentences]
-    voices = dict(sorted(engine.voices().items()))
+    voices = {} if args.no_shipped else dict(sorted(engine.voices().items()))
     if args.clones:
         import soundfile as sf
 
