@@ -155,3 +155,19 @@ def test_fast_decoder_through_the_api_is_deterministic():
     b = tts.infer("Twenty-one ships sailed at dawn.")
     assert a.dtype == np.float32 and a.size > tts.sample_rate  # over a second of audio
     np.testing.assert_array_equal(a, b)  # the noise is seeded
+
+
+def test_default_falls_back_to_kokoros_generator_when_the_cut_graph_cannot_be_built(monkeypatch):
+    """A runtime without the onnx package cannot cut the graph: the default still speaks, a named decoder fails."""
+    import limelight.engine.fastdec.decoder as fd
+    from limelight.engine.kokoro import KokoroEngine
+
+    def no_onnx(model):
+        raise LimelightError("the fast decoder needs the onnx package", field="decoder")
+
+    monkeypatch.setattr(fd, "front_path", no_onnx)
+    engine = KokoroEngine(threads=1)
+    assert engine.decoder == "kokoro" and not engine.native_pitch
+    assert engine.synthesize("Hello there.", engine.voices()["jm_kumo"]).size > 12_000
+    with pytest.raises(LimelightError, match="needs the onnx package"):
+        KokoroEngine(threads=1, decoder="fast")

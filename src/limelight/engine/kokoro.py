@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.resources as resources
 import json
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -22,6 +23,8 @@ from ..voice import Voice
 from ..voice.shipped import DEFAULT_VOICE, shipped_voices
 from .model_file import resolve_model
 from .trim import trim_silence
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510
@@ -64,6 +67,7 @@ class KokoroEngine:
         generator for the distilled one (:mod:`.fastdec`: ~4× faster, same words, voice and pitch; its card is
         ``fastdec/data/student.json``); ``"kokoro"`` runs the original generator. The default is ``"fast"`` for
         the shipped model (the student was distilled from it) and ``"kokoro"`` for a model given by the user."""
+        chosen = decoder
         if decoder is None:
             decoder = "fast" if model is None else "kokoro"
         if decoder not in DECODERS:
@@ -90,7 +94,13 @@ class KokoroEngine:
         if decoder == "fast":
             from .fastdec.decoder import FastDecoder
 
-            self._fast = FastDecoder(self.run_path, _session_options(self.threads))
+            try:
+                self._fast = FastDecoder(self.run_path, _session_options(self.threads))
+            except LimelightError as exc:
+                if chosen is not None:  # asked for by name: say why it cannot be had
+                    raise
+                log.warning("fast decoder unavailable (%s); running Kokoro's own generator", exc)
+                self.decoder = "kokoro"
 
     def voices(self) -> dict[str, Voice]:
         return shipped_voices()
