@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", help="comma-separated speaker ids (default: the first --speakers)")
     ap.add_argument("--enroll-budget", type=float, default=120.0)
     ap.add_argument("--no-wer", action="store_true")
+    ap.add_argument("--decoder", choices=["fast", "kokoro"], default=None,
+                    help="Kokoro's waveform generator (default: the engine's default, the fast decoder)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args(argv)
 
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             dev.setdefault(r["speaker"], []).append(SHARED / "voices" / r["file"])
     strangers = {g: [embed_file(SHARED / "voices" / r["file"]) for r in rows_m
                      if r["file"].startswith("train/") and r["gender"] == g] for g in ("F", "M")}
-    tts = Limelight()
+    tts = Limelight(decoder=args.decoder)
     transcriber = None
     if not args.no_wer:
         from limelight.check.asr import shared_transcriber
