@@ -1,6 +1,7 @@
 """The ``plan`` stage: a Script → a timeline of speech chunks (≤ 13 s estimated, ≤ 15 s actual), pauses, events
 and sounds."""
 
+from ..text.sentences import split_clauses  # the Performer's clause-by-clause retry uses it too
 from .chunks import (
     CHUNK_MAX_S,
     CHUNK_TARGET_S,
@@ -14,7 +15,6 @@ from .chunks import (
     SpeechChunk,
     estimate_seconds,
     plan_script,
-    split_clauses,
 )
 from .paragraphs import mark_paragraphs
 

@@ -16,7 +16,6 @@ speakers or directions, so each chunk is rendered with one voice and one Directi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,17 +35,10 @@ SENTENCE_PAUSE_S = 0.25  # between the sentences of one chunk
 CLAUSE_PAUSE_S = 0.12  # between clauses when a retry renders a chunk clause by clause
 PARAGRAPH_PAUSE_S = 0.7  # at a paragraph break (a blank line in plain text)
 
-_CLAUSE_END = re.compile(r"(?<=[,;:—])\s+|(?<=[、，；：])")
-
 
 @dataclass(frozen=True)
 class ParagraphBreak(PauseSegment):
     """A paragraph break in the source (a blank line in plain text): a `PauseSegment` the plan marks as such."""
-
-
-def split_clauses(sentence: str) -> list[str]:
-    """The clauses of a sentence (cut after , ; : and dashes), punctuation kept, empty pieces dropped."""
-    return [c.strip() for c in _CLAUSE_END.split(sentence) if c.strip(" —")]
 
 
 @dataclass(frozen=True)

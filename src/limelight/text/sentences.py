@@ -30,6 +30,11 @@ def split_sentences(text: str) -> list[str]:
     return [re.sub(r"\s+", " ", p).strip() for p in pieces if p.strip()]
 
 
+def split_clauses(sentence: str) -> list[str]:
+    """The clauses of a sentence (cut after , ; : and dashes), punctuation kept, empty pieces dropped."""
+    return [c.strip() for c in _CLAUSE_END.split(sentence) if c.strip(" —")]
+
+
 def split_long(sentence: str, max_chars: int) -> list[str]:
     """Cut a sentence into pieces of at most ``max_chars`` characters: at clauses first, then between words."""
     if len(sentence) <= max_chars:
