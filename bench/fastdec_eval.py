@@ -25,6 +25,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal as ss
 
+from limelight.audio.spectral import mel_filters
 from limelight.check.asr import shared_transcriber
 from limelight.check.speaker import embed_speaker
 from limelight.check.wer import word_errors
@@ -44,9 +45,7 @@ def lsd_db(a: np.ndarray, b: np.ndarray) -> float:
 
 def mcd_db(a: np.ndarray, b: np.ndarray, n_mels: int = 40, n_ceps: int = 24) -> float:
     """Mel-cepstral distortion over frames with energy (c1..c24 of a log-mel DCT), the usual 10/ln10·√2 scale."""
-    from limelight.train.fastdec.train import mel_filters
-
-    fb = mel_filters(1024, n_mels).numpy()
+    fb = mel_filters(1024, n_mels, SR)
     ceps = []
     for x in (a, b):
         mag = np.abs(ss.stft(x, SR, nperseg=1024, noverlap=768, boundary=None)[2])

@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import stft
 
+from limelight.audio.spectral import mel_filters
+
 SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SR = 24_000
 
@@ -147,20 +149,7 @@ def run_all(variants: list[Variant], cases: list[Case], rounds: int) -> float:
     return audio_s
 
 
-def _mel_filters(n_fft: int = 1024, n_mels: int = 80) -> np.ndarray:
-    def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    edges = 700.0 * (10 ** (np.linspace(0, hz_to_mel(np.array(SR / 2)), n_mels + 2) / 2595.0) - 1.0)
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / SR)
-    fb = np.zeros((n_mels, len(freqs)))
-    for i in range(n_mels):
-        lo, mid, hi = edges[i:i + 3]
-        fb[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
-    return fb
-
-
-_FB = _mel_filters()
+_FB = mel_filters(1024, 80, SR)
 
 
 def closeness(a: np.ndarray, ref: np.ndarray) -> dict[str, float]:

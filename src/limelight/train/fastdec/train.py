@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...audio import spectral
 from ...engine.fastdec import dsp
 from .model import Student, StudentConfig, noise_spectrum, render
 
@@ -30,19 +31,9 @@ RESOLUTIONS = ((2048, 512), (1024, 256), (512, 128), (256, 64), (128, 32))
 CONTEXT = 8  # frames each side of a crop that the loss ignores (convolution edges)
 
 
-def mel_filters(n_fft: int = 1024, n_mels: int = 100, sr: int = dsp.SAMPLE_RATE, device=None) -> torch.Tensor:
-    """HTK mel filterbank [n_mels, n_fft/2+1] (written out: the GPU machine has no torchaudio)."""
-    def hz_to_mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    mels = np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2)
-    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    bins = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    fb = np.zeros((n_mels, len(bins)))
-    for m in range(n_mels):
-        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        fb[m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0.0, None)
-    return torch.tensor(fb, dtype=torch.float32, device=device)
+def mel_filters(n_fft: int = 1024, n_mels: int = 100, device=None) -> torch.Tensor:
+    """The shared HTK mel filterbank (:func:`limelight.audio.spectral.mel_filters`) as a float32 tensor."""
+    return torch.tensor(spectral.mel_filters(n_fft, n_mels, dsp.SAMPLE_RATE), dtype=torch.float32, device=device)
 
 
 def _mag(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
