@@ -1,7 +1,7 @@
 """Run Kokoro with the distilled decoder: cut graph → student envelopes → pulse-and-noise synthesis.
 
 Three steps per utterance, all on the CPU: the Kokoro graph up to the generator's inputs
-(:mod:`.front`), the student network (ONNX, ~2 M parameters, shipped as package data) and the FFT
+(:mod:`.front`), the student network (ONNX, 3.9 M parameters, int8, shipped as package data) and the FFT
 synthesis of :mod:`.dsp`. The student was trained by :mod:`limelight.train.fastdec`; its card
 (``data/student.json``) records the data, steps and measured quality.
 """
@@ -9,7 +9,6 @@ synthesis of :mod:`.dsp`. The student was trained by :mod:`limelight.train.fastd
 from __future__ import annotations
 
 import importlib.resources as resources
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,6 @@ def shipped_student() -> Path | None:
     """The packaged student model, or None when this build has none."""
     path = Path(str(resources.files(__package__) / "data" / STUDENT_FILE))
     return path if path.is_file() else None
-
-
-def student_card() -> dict[str, object]:
-    path = shipped_student()
-    card = path.with_suffix(".json") if path else None
-    return json.loads(card.read_text()) if card and card.is_file() else {}
 
 
 class FastDecoder:

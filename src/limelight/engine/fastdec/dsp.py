@@ -62,8 +62,8 @@ def harmonic_excitation(f0: np.ndarray, phase0: float = 0.0) -> np.ndarray:
     return pulse * frames_to_samples(voicing(f0))
 
 
-def window() -> np.ndarray:
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic Hann, as torch.hann_window
+WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  #: periodic Hann, as torch.hann_window
+WINDOW.setflags(write=False)
 
 
 def stft(x: np.ndarray) -> np.ndarray:
@@ -72,17 +72,17 @@ def stft(x: np.ndarray) -> np.ndarray:
     padded = np.pad(x, (pad, pad), mode="reflect")
     n_frames = 1 + (len(padded) - N_FFT) // HOP
     idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n_frames)[:, None]
-    return np.fft.rfft(padded[idx] * window(), axis=-1).T
+    return np.fft.rfft(padded[idx] * WINDOW, axis=-1).T
 
 
 def istft(spec: np.ndarray, length: int) -> np.ndarray:
     """Inverse of :func:`stft` by windowed overlap-add normalised by the summed squared window (torch.istft)."""
-    frames = np.fft.irfft(spec.T, n=N_FFT, axis=-1) * window()
+    frames = np.fft.irfft(spec.T, n=N_FFT, axis=-1) * WINDOW
     n_frames = frames.shape[0]
     total = N_FFT + HOP * (n_frames - 1)
     out = np.zeros(total)
     norm = np.zeros(total)
-    w2 = window() ** 2
+    w2 = WINDOW**2
     for i in range(n_frames):  # n_frames ≈ 80 per second: a Python loop of numpy adds is cheap enough
         out[i * HOP: i * HOP + N_FFT] += frames[i]
         norm[i * HOP: i * HOP + N_FFT] += w2
@@ -93,7 +93,7 @@ def istft(spec: np.ndarray, length: int) -> np.ndarray:
 
 def noise_spectrum(n_frames: int, rng: np.random.Generator) -> np.ndarray:
     """Complex white Gaussian noise in the STFT domain, scaled like the STFT of unit-variance white noise."""
-    scale = np.sqrt(0.5 * np.sum(window() ** 2))
+    scale = np.sqrt(0.5 * np.sum(WINDOW**2))
     return (rng.standard_normal((N_BINS, n_frames)) + 1j * rng.standard_normal((N_BINS, n_frames))) * scale
 
 
