@@ -29,6 +29,13 @@ class Engine(Protocol):
 
 
 ENGINES = ("kokoro", "piper")
+DECODERS = ("fast", "kokoro")  #: Kokoro's waveform generators on the CPU (see KokoroEngine)
+
+
+def check_decoder(decoder: str | None) -> None:
+    """A clear error for a decoder name that is not one of `DECODERS` (None means the engine's default)."""
+    if decoder is not None and decoder not in DECODERS:
+        raise LimelightError(f"unknown decoder {decoder!r}; choose one of: {', '.join(DECODERS)}", field="decoder")
 
 
 def load_engine(name: str = "kokoro", *, model: str | None = None, device: str = "cpu",
@@ -39,6 +46,7 @@ def load_engine(name: str = "kokoro", *, model: str | None = None, device: str =
     CPU path never loads torch. ``decoder`` picks Kokoro's waveform generator on the CPU: ``"fast"`` (the
     distilled one, :mod:`.fastdec`; the default with the shipped model) or ``"kokoro"`` (the original).
     """
+    check_decoder(decoder)
     if name == "kokoro":
         if device.startswith("cuda"):
             try:
@@ -48,15 +56,11 @@ def load_engine(name: str = "kokoro", *, model: str | None = None, device: str =
             except ImportError as exc:
                 raise LimelightError(f"device={device!r} needs PyTorch and onnx ({exc.name or exc} is missing): "
                                      "pip install 'limelight[gpu]', or use device='cpu'", field="device") from None
-            if decoder not in (None, "fast", "kokoro"):
-                raise LimelightError(f"unknown decoder {decoder!r}; choose one of: fast, kokoro", field="decoder")
             return TorchKokoroEngine(model=model, device=device)
         from .kokoro import KokoroEngine
 
         return KokoroEngine(model=model, threads=threads, decoder=decoder)
     if name == "piper":
-        if decoder not in (None, "fast", "kokoro"):
-            raise LimelightError(f"unknown decoder {decoder!r}; choose one of: fast, kokoro", field="decoder")
         if model is not None:
             raise LimelightError("--model applies to the kokoro engine only", field="model")
         from .piper import PiperEngine

@@ -21,6 +21,7 @@ from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..voice import Voice
 from ..voice.shipped import DEFAULT_VOICE, shipped_voices
+from .base import check_decoder
 from .model_file import resolve_model
 from .trim import trim_silence
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510
-DECODERS = ("fast", "kokoro")
 
 
 @lru_cache(maxsize=1)
@@ -64,15 +64,13 @@ class KokoroEngine:
                  optimize: bool = True, decoder: str | None = None) -> None:
         """``optimize`` runs the rewritten graph (:mod:`.graph_opt`: ~25 % faster, same words) when it can be
         built or is cached; ``False`` runs the model file exactly as given. ``decoder="fast"`` swaps Kokoro's
-        generator for the distilled one (:mod:`.fastdec`: ~4× faster, same words, voice and pitch; its card is
+        generator for the distilled one (:mod:`.fastdec`: ~6× faster, same words, voice and pitch; its card is
         ``fastdec/data/student.json``); ``"kokoro"`` runs the original generator. The default is ``"fast"`` for
         the shipped model (the student was distilled from it) and ``"kokoro"`` for a model given by the user."""
         chosen = decoder
         if decoder is None:
             decoder = "fast" if model is None else "kokoro"
-        if decoder not in DECODERS:
-            raise LimelightError(f"unknown decoder {decoder!r}; choose one of: {', '.join(DECODERS)}",
-                                 field="decoder")
+        check_decoder(decoder)
         import onnxruntime as ort
 
         self.model_path = resolve_model(model)
