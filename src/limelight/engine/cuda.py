@@ -22,11 +22,9 @@ import numpy as np
 import torch
 
 from ..errors import LimelightError
-from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..voice import Voice
-from ..voice.shipped import DEFAULT_VOICE, shipped_voices
-from .kokoro import MAX_TOKENS, SAMPLE_RATE, kokoro_vocab
+from .kokoro import MAX_TOKENS, SAMPLE_RATE, KokoroFrontEnd, kokoro_vocab
 from .model_file import resolve_model
 from .torch_kokoro import TorchKokoro, ops
 from .torch_kokoro.batch import DTYPES, BatchOptions, BatchSynthesizer, Utterance
@@ -54,7 +52,7 @@ def cuda_device(device: str) -> torch.device:
     return dev
 
 
-class TorchKokoroEngine:
+class TorchKokoroEngine(KokoroFrontEnd):
     """Kokoro-82M in PyTorch. Not thread-safe: serve one call at a time per engine (batch them instead).
 
     ``dtype`` sets the decoder's precision (``"fp32"``, ``"bf16"``, ``"fp16"``; default fp16 on a GPU, fp32
@@ -62,10 +60,6 @@ class TorchKokoroEngine:
     ``torch.compile``; ``cuda_graphs`` replays the streaming first window from a CUDA graph. Both are off by
     default: they cost start-up time and pay only on a GPU.
     """
-
-    name = "kokoro"
-    sample_rate = SAMPLE_RATE
-    default_voice = DEFAULT_VOICE
 
     def __init__(self, model: str | os.PathLike[str] | None = None, device: str = "cuda", dtype: str | None = None,
                  batch: BatchOptions | None = None, stream: StreamOptions | None = None, compile: bool = False,
@@ -88,16 +82,6 @@ class TorchKokoroEngine:
         self._vocab = kokoro_vocab()
 
     # -- the Engine interface ------------------------------------------------------------------------------
-
-    def voices(self) -> dict[str, Voice]:
-        return shipped_voices()
-
-    def phonemize(self, text: str, language: str = "en") -> str:
-        return phonemize(text, language)
-
-    def tokens(self, phonemes: str) -> list[int]:
-        """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
-        return [self._vocab[c] for c in phonemes if c in self._vocab]
 
     def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> np.ndarray:
         """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap."""

@@ -53,12 +53,28 @@ def _session_options(threads: int):  # -> onnxruntime.SessionOptions
         return opts
 
 
-class KokoroEngine:
-    """Kokoro-82M int8 ONNX on the CPU. Thread-safe: onnxruntime sessions may be run concurrently."""
+class KokoroFrontEnd:
+    """What both Kokoro engines (ONNX on the CPU, PyTorch on a GPU) share before the model: the shipped voices,
+    espeak-ng phonemes and Kokoro's token ids."""
 
     name = "kokoro"
     sample_rate = SAMPLE_RATE
     default_voice = DEFAULT_VOICE
+    _vocab: dict[str, int]
+
+    def voices(self) -> dict[str, Voice]:
+        return shipped_voices()
+
+    def phonemize(self, text: str, language: str = "en") -> str:
+        return phonemize(text, language)
+
+    def tokens(self, phonemes: str) -> list[int]:
+        """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
+        return [self._vocab[c] for c in phonemes if c in self._vocab]
+
+
+class KokoroEngine(KokoroFrontEnd):
+    """Kokoro-82M int8 ONNX on the CPU. Thread-safe: onnxruntime sessions may be run concurrently."""
 
     def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None,
                  optimize: bool = True, decoder: str | None = None) -> None:
@@ -113,16 +129,6 @@ class KokoroEngine:
                         raise LimelightError(f"cannot load Kokoro model {self.run_path}: {exc}",
                                              field="model") from None
         return self._full
-
-    def voices(self) -> dict[str, Voice]:
-        return shipped_voices()
-
-    def phonemize(self, text: str, language: str = "en") -> str:
-        return phonemize(text, language)
-
-    def tokens(self, phonemes: str) -> list[int]:
-        """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
-        return [self._vocab[c] for c in phonemes if c in self._vocab]
 
     @property
     def native_pitch(self) -> bool:
