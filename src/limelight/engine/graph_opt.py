@@ -57,11 +57,11 @@ def _ranges_digest() -> str:
     return sha256_file(RANGES_FILE)[:16] if RANGES_FILE.is_file() else "none"
 
 
-def _meta_path(dst: Path) -> Path:
+def sidecar_path(dst: Path) -> Path:
     return dst.with_name(dst.name + ".json")
 
 
-def _source_stamp(src: Path) -> str:
+def source_stamp(src: Path) -> str:
     st = src.stat()
     return f"{st.st_size} {st.st_mtime_ns}"
 
@@ -69,10 +69,10 @@ def _source_stamp(src: Path) -> str:
 def _stamp_matches(dst: Path, src: Path) -> str | None:
     """The recorded source sha256 when ``src`` still has the recorded size and mtime (skips re-hashing 92 MB)."""
     try:
-        info = json.loads(_meta_path(dst).read_text())
+        info = json.loads(sidecar_path(dst).read_text())
     except (OSError, ValueError):
         return None
-    return info.get("source_sha256") if info.get("source_stamp") == _source_stamp(src) else None
+    return info.get("source_sha256") if info.get("source_stamp") == source_stamp(src) else None
 
 
 def _cache_key(src_sha: str, requantize: bool) -> dict[str, object]:
@@ -81,7 +81,7 @@ def _cache_key(src_sha: str, requantize: bool) -> dict[str, object]:
 
 
 def _cached(dst: Path, key: dict[str, object]) -> bool:
-    meta = _meta_path(dst)
+    meta = sidecar_path(dst)
     if not (dst.is_file() and meta.is_file()):
         return False
     try:
@@ -106,9 +106,9 @@ def optimize_model(src: Path, dst: Path, *, requantize: bool = True) -> Path:
     src_sha = sha256_file(src)
     key = _cache_key(src_sha, requantize)
     if _cached(dst, key):  # same content, new mtime (e.g. re-assembled): remember the new stamp
-        info = json.loads(_meta_path(dst).read_text())
-        info["source_stamp"] = _source_stamp(src)
-        _meta_path(dst).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+        info = json.loads(sidecar_path(dst).read_text())
+        info["source_stamp"] = source_stamp(src)
+        sidecar_path(dst).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
         return dst
     import onnx
 
@@ -124,8 +124,8 @@ def optimize_model(src: Path, dst: Path, *, requantize: bool = True) -> Path:
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)
-    info = {**key, "size": dst.stat().st_size, "source_stamp": _source_stamp(src), "stats": asdict(stats)}
-    _meta_path(dst).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    info = {**key, "size": dst.stat().st_size, "source_stamp": source_stamp(src), "stats": asdict(stats)}
+    sidecar_path(dst).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     log.info("optimised %s → %s (%s)", src.name, dst.name, stats)
     return dst
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ...errors import LimelightError
+from ..graph_opt import sidecar_path, source_stamp
 
 #: The generator's inputs in the Kokoro v1.0 export (the names are the reference PyTorch module paths).
 FEATURES = "/decoder/decoder/decode.3/Div_4_output_0"  # output of the last frame-decoder block
@@ -20,18 +21,13 @@ F0 = "/encoder/Squeeze_output_0"  # predicted F0 (Hz), 80 per second
 FRONT_VERSION = 1
 
 
-def _stamp(src: Path) -> str:
-    st = src.stat()
-    return f"{st.st_size} {st.st_mtime_ns} v{FRONT_VERSION}"
-
-
 def front_path(model: Path) -> Path:
     """The cut graph for ``model``, built on first use (a few seconds; needs the ``onnx`` package)."""
     model = Path(model)
     dst = model.with_name(f"{model.stem}.limelight-front{FRONT_VERSION}.onnx")
-    meta = dst.with_name(dst.name + ".json")
+    meta = sidecar_path(dst)  # the cache bookkeeping of the rewritten graph, whose cut this is
     try:
-        if dst.is_file() and json.loads(meta.read_text()).get("source_stamp") == _stamp(model):
+        if dst.is_file() and json.loads(meta.read_text()).get("source_stamp") == source_stamp(model):
             return dst
     except (OSError, ValueError):
         pass
@@ -54,6 +50,6 @@ def front_path(model: Path) -> Path:
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)
-    meta.write_text(json.dumps({"source": model.name, "source_stamp": _stamp(model),
+    meta.write_text(json.dumps({"source": model.name, "source_stamp": source_stamp(model),
                                 "outputs": [FEATURES, F0]}, indent=1) + "\n")
     return dst
