@@ -116,9 +116,9 @@ def main() -> None:
             t0 = time.perf_counter()
             teacher = engine._session.run(None, feeds)[0].reshape(-1).astype(np.float32)
             t1 = time.perf_counter()
-            fast.front.run(None, feeds)
+            x, f0 = fast.front.run(None, feeds)
             t2 = time.perf_counter()
-            student = fast(feeds)
+            student = fast.decode(x, f0, feeds["style"])
             t3 = time.perf_counter()
             t_teacher, t_front, t_student = t_teacher + t1 - t0, t_front + t2 - t1, t_student + t3 - t2
             seconds += teacher.size / SR

@@ -45,9 +45,15 @@ class FastDecoder:
         """Audio for one utterance; ``pitch`` shifts Kokoro's F0 by that many semitones before the student
         sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ)."""
         x, f0 = self.front.run(None, feeds)
+        return self.decode(x, f0, feeds["style"], seed, pitch)
+
+    def decode(self, x: np.ndarray, f0: np.ndarray, style: np.ndarray, seed: int = 0,
+               pitch: float = 0.0) -> np.ndarray:
+        """The student and the synthesis alone, from the cut graph's outputs ``x`` [1, 512, L] and ``f0``
+        [1, L] and the 256-d style row (its timbre half is used)."""
         if pitch:
             f0 = f0 * np.float32(2.0 ** (pitch / 12.0))
-        style = feeds["style"][:, :128].astype(np.float32)
+        style = style[:, :128].astype(np.float32)
         log_env = self.student.run(None, {"x": x.astype(np.float32), "f0": f0.astype(np.float32),
                                           "style": style})[0]
         env = np.exp(log_env[0].astype(np.float64))
