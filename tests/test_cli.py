@@ -74,3 +74,22 @@ def test_console_script_runs_as_a_subprocess():
     bad = subprocess.run([sys.executable, "-m", "limelight", "say", "Hi."], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_clone_saves_a_coloured_voice_and_say_uses_it(tmp_path, capsys, monkeypatch, shared_dir):
+    """`limelight clone REF --name NAME` then `limelight say --voice NAME`; a second clone needs --force."""
+    import json
+
+    monkeypatch.setenv("LIMELIGHT_HOME", str(tmp_path / "home"))
+    ref = sorted((shared_dir / "voices" / "dev" / "3080").glob("*.flac"))[0]
+    code, _, err = _run(["clone", str(ref), "--name", "anna"], capsys)
+    assert code == 0, err
+    assert "saved voice anna (cloned by encoder" in err
+    record = json.loads((tmp_path / "home" / "voices" / "anna.json").read_text())
+    assert len(record["colour"]) == 20 and any(record["colour"])
+    out = tmp_path / "anna.wav"
+    code, _, err = _run(["say", "My own voice now.", "--voice", "anna", "-o", str(out)], capsys)
+    assert code == 0, err
+    assert sf.info(str(out)).duration > 0.8
+    code, _, err = _run(["clone", str(ref), "--name", "anna"], capsys)
+    assert code == 2 and "already exists" in err and "--force" in err

@@ -355,7 +355,7 @@ class Performer:
             audio, sr = self._load_reference(ref)
         else:
             audio, sr = ref
-        return self._clone_voice(np.asarray(audio, np.float32), int(sr), "reference")
+        return self._clone_voice(np.asarray(audio, np.float32), int(sr), "reference", engine=self.engine)
 
     # --------------------------------------------------------------------------------------- planning
     def _direction(self, run: _Run, seg: TextSegment) -> Any:

@@ -24,6 +24,7 @@ import torch
 from ..errors import LimelightError
 from ..text.sentences import split_long
 from ..voice import Voice
+from ..voice.colour import ColourStream, apply_colour
 from .kokoro import MAX_TOKENS, SAMPLE_RATE, KokoroFrontEnd, kokoro_vocab
 from .model_file import resolve_model
 from .torch_kokoro import TorchKokoro, ops
@@ -93,7 +94,7 @@ class TorchKokoroEngine(KokoroFrontEnd):
         if not ids:
             return np.zeros(0, np.float32)
         audio = self._batch.run([Utterance(ids, voice.row(len(ids))[0], speed)])[0]
-        return trim_silence(audio, SAMPLE_RATE)
+        return apply_colour(trim_silence(audio, SAMPLE_RATE), SAMPLE_RATE, voice.colour)
 
     # -- what the GPU adds ---------------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class TorchKokoroEngine(KokoroFrontEnd):
                     owner.append(i)
         pieces: list[list[np.ndarray]] = [[] for _ in texts]
         for i, audio in zip(owner, self._batch.run(utterances), strict=True):
-            pieces[i].append(trim_silence(audio, SAMPLE_RATE))
+            pieces[i].append(apply_colour(trim_silence(audio, SAMPLE_RATE), SAMPLE_RATE, voices_[i].colour))
         return [_join(p) for p in pieces]
 
     def stream(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> Iterator[np.ndarray]:
@@ -134,8 +135,10 @@ class TorchKokoroEngine(KokoroFrontEnd):
                 yield np.zeros(int(_GAP_S * SAMPLE_RATE), np.float32)
             first = False
             style = torch.from_numpy(np.ascontiguousarray(voice.row(len(ids))[0]))
+            colour = ColourStream(voice.colour, SAMPLE_RATE)
             for chunk in self._streamer.stream(ids, style, speed):
-                yield chunk.cpu().numpy()
+                yield colour(chunk.cpu().numpy())
+            yield colour.flush()
 
     # -- helpers -------------------------------------------------------------------------------------------
 

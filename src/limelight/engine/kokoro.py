@@ -20,6 +20,7 @@ from ..errors import LimelightError
 from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..voice import Voice
+from ..voice.colour import apply_colour
 from ..voice.shipped import DEFAULT_VOICE, shipped_voices
 from .base import check_decoder
 from .model_file import resolve_model
@@ -180,4 +181,5 @@ class KokoroEngine(KokoroFrontEnd):
             audio = self._fast(feeds, pitch=pitch)
         else:
             audio = self._session.run(None, feeds)[0]
-        return trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE)
+        return apply_colour(trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE), SAMPLE_RATE,
+                            voice.colour)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib.resources as resources
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -28,6 +28,7 @@ from scipy.optimize import nnls
 
 from ..check.speaker import embed_speaker
 from ..errors import VoiceError
+from .colour import measure_colour
 from .reference import check_reference
 from .space import style_space
 from .voice import Voice
@@ -36,6 +37,7 @@ METHODS = ("bank", "encoder", "blend")
 DEFAULT_METHOD = "encoder"  # measured best on dev (bench/clone.py): encoder 0.33, bank 0.28
 NEIGHBOURS = 24
 MAX_PARTIALS = 16  # cap the embedding cost of a 30 s reference (~0.3 s)
+COLOUR_SENTENCE = "The quick brown fox jumps over the lazy dog, and then it rests quietly in the warm afternoon sun."
 
 
 @dataclass(frozen=True)
@@ -108,17 +110,42 @@ def vector_from_embedding(embedding: np.ndarray, method: str = DEFAULT_METHOD) -
     return (0.5 * (v_bank + encoder_vector(e))).astype(np.float32), info
 
 
+@lru_cache(maxsize=1)
+def _engine():  # -> KokoroEngine: the default engine, to hear a clone once for its colour
+    from ..engine import load_engine
+
+    return load_engine("kokoro")
+
+
+def with_colour(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
+    """``voice`` with the colour (:mod:`.colour`) that matches its speech to the reference ``audio``.
+
+    The voice speaks :data:`COLOUR_SENTENCE` once without a colour (~0.3 s on two cores with the fast
+    decoder); the colour is the reference's long-term spectrum relative to that rendering.
+    """
+    eng = engine or _engine()
+    rendered = eng.synthesize(COLOUR_SENTENCE, replace(voice, colour=()))
+    return replace(voice, colour=measure_colour(audio, sr, rendered, eng.sample_rate))
+
+
 def clone_voice(audio: np.ndarray, sr: int, name: str = "clone", method: str = DEFAULT_METHOD,
-                gender: str | None = None, check: bool = True) -> Voice:
-    """A `Voice` that sounds like the speaker of ``audio`` (3–30 s of speech at any rate)."""
+                gender: str | None = None, check: bool = True, colour: bool = True, engine=None) -> Voice:
+    """A `Voice` that sounds like the speaker of ``audio`` (3–30 s of speech at any rate).
+
+    ``colour`` (default) also matches the reference's long-term spectrum (:func:`with_colour`), which
+    needs one synthesis with ``engine`` (default: the shared Kokoro engine).
+    """
     t0 = time.perf_counter()
     audio = np.asarray(audio, np.float32).reshape(-1)
     report = check_reference(audio, sr) if check else None
     embedding = embed_speaker(audio, sr, max_partials=MAX_PARTIALS)
     v, info = vector_from_embedding(embedding, method)
-    meta: dict[str, object] = {"method": method, "vector": v.tolist(), "embedding": embedding.tolist(),
-                               "clone_s": round(time.perf_counter() - t0, 3), **info}
+    meta: dict[str, object] = {"method": method, "vector": v.tolist(), "embedding": embedding.tolist(), **info}
     if report is not None:
         meta["reference_s"] = round(report.duration_s, 2)
-    return style_space().voice(v, name=name, gender=gender, source="cloned",
-                               description="Cloned from reference audio.", meta=meta)
+    voice = style_space().voice(v, name=name, gender=gender, source="cloned",
+                                description="Cloned from reference audio.", meta=meta)
+    if colour:
+        voice = with_colour(voice, audio, sr, engine)
+    meta["clone_s"] = round(time.perf_counter() - t0, 3)
+    return voice

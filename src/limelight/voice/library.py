@@ -85,7 +85,8 @@ class VoiceLibrary:
                              field="name")
         self.root.mkdir(parents=True, exist_ok=True)
         record = {"name": name, "gender": voice.gender, "language": voice.language,
-                  "description": voice.description, "source": voice.source, "meta": _jsonable(voice.meta)}
+                  "description": voice.description, "source": voice.source, "meta": _jsonable(voice.meta),
+                  "colour": list(voice.colour)}
         tmp_t, tmp_m = table.with_suffix(".npy.tmp"), meta.with_suffix(".json.tmp")
         with open(tmp_t, "wb") as fh:
             np.save(fh, np.asarray(voice.style, np.float32))
@@ -104,9 +105,11 @@ class VoiceLibrary:
             style = np.load(table, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise VoiceError(f"voice {name!r} in {self.root} is damaged: {exc}", field="voice") from None
+        if not isinstance(record.get("colour") or [], list):
+            raise VoiceError(f"voice {name!r} in {self.root} is damaged: 'colour' is not a list", field="voice")
         return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
                      description=record.get("description", ""), source=record.get("source", "library"),
-                     meta=dict(record.get("meta") or {}))
+                     meta=dict(record.get("meta") or {}), colour=tuple(record.get("colour") or ()))
 
     def delete(self, name: str) -> None:
         table, meta = self._paths(name)

@@ -24,6 +24,8 @@ class Voice:
 
     ``style`` is float32 (510, 256). ``source`` says how it was made (shipped, blend, designed, cloned) and
     ``meta`` carries provenance (reference file, blend weights, description) for the library and reports.
+    ``colour`` is the equaliser a clone carries to match its reference's long-term spectrum (dB per band of
+    :data:`limelight.voice.colour.BANDS_HZ`; empty: none); the engine applies it to all the voice says.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Voice:
     description: str = ""
     source: str = "shipped"
     meta: dict[str, object] = field(default_factory=dict, compare=False)
+    colour: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         style = np.asarray(self.style, dtype=np.float32).reshape(-1, STYLE_DIM)
@@ -40,6 +43,14 @@ class Voice:
             raise VoiceError(f"voice {self.name!r}: style table must be {STYLE_ROWS}×{STYLE_DIM}, "
                              f"got {style.shape[0]}×{STYLE_DIM}")
         object.__setattr__(self, "style", style)
+        if self.colour:
+            from .colour import BANDS_HZ
+
+            colour = tuple(float(c) for c in self.colour)
+            if len(colour) != len(BANDS_HZ) or not np.all(np.isfinite(colour)):
+                raise VoiceError(f"voice {self.name!r}: colour must be {len(BANDS_HZ)} finite band gains (dB), "
+                                 f"got {len(colour)}")
+            object.__setattr__(self, "colour", colour)
 
     def row(self, n_tokens: int) -> np.ndarray:
         """The (1, 256) style row for an utterance of ``n_tokens`` phoneme tokens."""
@@ -74,9 +85,12 @@ def blend(voices: list[tuple[Voice, float]], name: str | None = None) -> Voice:
     style = sum(w * v.style for v, w in voices)
     genders = {v.gender for v, _ in voices}
     label = name or ",".join(f"{v.name}:{w:.2f}" for v, w in voices)
+    from .colour import blend_colours
+
     return Voice(name=label, style=np.asarray(style, np.float32),
                  gender=genders.pop() if len(genders) == 1 else None, source="blend",
-                 meta={"parts": [(v.name, w) for v, w in voices]})
+                 meta={"parts": [(v.name, w) for v, w in voices]},
+                 colour=blend_colours([(v.colour, w) for v, w in voices]))
 
 
 def resolve_voice(spec: str | Voice | None, available: dict[str, Voice], default: str) -> Voice:

@@ -59,7 +59,8 @@ async def save_voice(name: str = Form(..., description="1–64 letters, digits, 
         else:
             assert reference_voice_url is not None
             ref = state.fetcher.fetch(reference_voice_url)
-        voice = clone(ref.audio, ref.sample_rate, name)
+        engine = performer.engine if getattr(performer.engine, "name", "") == "kokoro" else None
+        voice = clone(ref.audio, ref.sample_rate, name, engine=engine)  # the colour is heard on the server's engine
         library().save(voice, force=force)
         return voice, ref
 
