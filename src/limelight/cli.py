@@ -176,13 +176,14 @@ def _cmd_clone(args: argparse.Namespace) -> int:
     audio, sr = load_reference(args.reference)
     t0 = time.perf_counter()
     if args.enroll:
-        from .voice.clone import enroll_voice
+        from .voice.enroll import enroll_voice
 
         voice = enroll_voice(audio, sr, args.name)
     else:
         voice = clone_voice(audio, sr, args.name)
     library.save(voice, force=args.force)
-    print(f"saved voice {voice.name} ({voice.source}, {time.perf_counter() - t0:.2f} s); "
+    how = f"{voice.source} by {voice.meta.get('method', '?')}"
+    print(f"saved voice {voice.name} ({how}, {time.perf_counter() - t0:.2f} s); "
           f"use it with: limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
     return 0
 
@@ -239,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("reference", help="reference audio file (wav/flac/ogg/mp3)")
     clone.add_argument("--name", required=True, help="name to save the voice under")
     clone.add_argument("--force", action="store_true", help="replace an existing voice of that name")
-    clone.add_argument("--enroll", action="store_true", help="slower, closer: refine the clone by search")
+    clone.add_argument("--enroll", action="store_true",
+                       help="slower, closer: refine the clone by synthesis (gradient descent when torch is installed, "
+                       "else search; minutes on a CPU)")
     clone.set_defaults(func=_cmd_clone)
 
     serve = sub.add_parser("serve", help="run the HTTP server")

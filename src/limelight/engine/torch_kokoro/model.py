@@ -457,7 +457,8 @@ class InverseSTFT(nn.Module):
         spec = torch.cat([magnitude * torch.cos(phase), magnitude * torch.sin(phase)], dim=1)
         wav = F.conv_transpose1d(spec, self.inverse_basis, stride=self.hop)[:, 0]  # [B, (frames-1)*hop + n_fft]
         head, env = wav[:, : self.n_fft], self.window_sum[: wav.shape[1]]
-        head = torch.where(env > torch.finfo(torch.float32).tiny, head / env, head)
+        ok = env > torch.finfo(torch.float32).tiny  # a safe divisor, so gradients stay finite where env is 0
+        head = torch.where(ok, head / torch.where(ok, env, torch.ones_like(env)), head)
         wav = torch.cat([head, wav[:, self.n_fft:]], dim=1) * (self.n_fft / self.hop)
         return wav[:, self.n_fft // 2: -(self.n_fft // 2)]
 

@@ -73,7 +73,53 @@ def save(out: Path, student: Student, opt: torch.optim.Optimizer, step: int, met
     tmp.replace(out / "optim.pt")
 
 
-def load_student(path: Path, device: str = "cpu") -> tuple[Student, int, dict]:
+def student_state_from_onnx(path: Path) -> tuple[dict, dict]:
+    """The float state dict and config of an exported student, int8 weights dequantised.
+
+    Why: the float checkpoints stay on the GPU machine that trained them (nothing persists there), while the
+    package ships the int8 ONNX. Rebuilding the torch student from that file gives later GPU work (gradient
+    enrollment through the decoder users hear, fine-tuning resumed from the release) exactly the weights the
+    CPU runtime runs. ``quantize_dynamic`` stored each Linear as ``q`` int8 [in, out] with one scale and zero
+    point; ``(q - zero) * scale`` transposed is the Linear's weight. The module a MatMulInteger belongs to is
+    read from its output's name (``/blocks.3/pw1/...``).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in inits.items()
+             if v.dtype == np.float32 and v.ndim and not k.startswith("onnx::") and not k.endswith("_scale")}
+    for node in m.graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        q = node.input[1]
+        base = q[: -len("_quantized")]
+        w = (inits[q].astype(np.float32) - inits[base + "_zero_point"].astype(np.float32)) * inits[base + "_scale"]
+        module = node.output[0].strip("/").split("/")
+        state[".".join(module[:-1]) + ".weight"] = torch.from_numpy(np.ascontiguousarray(w.T))
+    card = path.with_suffix(".json")
+    config = json.loads(card.read_text())["config"] if card.is_file() else StudentConfig().as_dict()
+    return state, config
+
+
+def load_student(path: Path | None = None, device: str = "cpu") -> tuple[Student, int, dict]:
+    """A trained student from a checkpoint (``student.pt``/``student16.pt``) or an exported ``.onnx``.
+
+    ``None`` loads the student the package ships (:func:`limelight.engine.fastdec.decoder.shipped_student`).
+    """
+    if path is None or Path(path).suffix == ".onnx":
+        from ...engine.fastdec.decoder import shipped_student
+
+        path = Path(path) if path is not None else shipped_student()
+        if path is None:
+            raise FileNotFoundError("the package ships no fast decoder (engine/fastdec/data/student.onnx)")
+        state, config = student_state_from_onnx(path)
+        student = Student(StudentConfig(**config)).to(device)
+        student.net.load_state_dict(state)
+        card = path.with_suffix(".json")
+        meta = json.loads(card.read_text()) if card.is_file() else {}
+        return student, int(meta.get("step", 0)), meta
     ckpt = torch.load(path, map_location=device, weights_only=False)
     student = Student(StudentConfig(**ckpt["config"])).to(device)
     student.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state"].items()})
