@@ -87,3 +87,14 @@ def transcriber():
     from limelight.check.asr import shared_transcriber
 
     return shared_transcriber()
+
+
+def dev_clip(shared_dir: Path, speaker: str, index: int):
+    """Clip ``index`` (sorted) of a dev speaker in shared/voices as (audio, rate); skips the test if absent."""
+    import soundfile as sf
+
+    files = sorted((shared_dir / "voices" / "dev" / speaker).glob("*.flac"))
+    if len(files) <= index:
+        pytest.skip(f"dev clips of speaker {speaker} missing")
+    audio, sr = sf.read(files[index], dtype="float32")
+    return audio, sr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from conftest import dev_clip
 
 from limelight.check.speaker import cosine, embed_speaker
 from limelight.errors import AudioInputError
@@ -18,18 +18,10 @@ from limelight.voice.space import style_space
 SENTENCE = "Could you tell me how far it is from here to the nearest train station?"
 
 
-def _clip(shared_dir: Path, speaker: str, index: int) -> tuple[np.ndarray, int]:
-    files = sorted((shared_dir / "voices" / "dev" / speaker).glob("*.flac"))
-    if len(files) <= index:
-        pytest.skip(f"dev clips of speaker {speaker} missing")
-    audio, sr = sf.read(files[index], dtype="float32")
-    return audio, sr
-
-
 @pytest.fixture(scope="module")
 def target(shared_dir: Path) -> dict[str, object]:
-    ref = _clip(shared_dir, "3005", 0)
-    others = [embed_speaker(*_clip(shared_dir, "3005", i)) for i in (1, 2, 3)]
+    ref = dev_clip(shared_dir, "3005", 0)
+    others = [embed_speaker(*dev_clip(shared_dir, "3005", i)) for i in (1, 2, 3)]
     return {"ref": ref, "others": others}
 
 
@@ -54,7 +46,7 @@ def test_clone_sounds_closer_than_a_stranger(tts, shared_dir: Path, target: dict
     """The clone of speaker 3005 is nearer his other clips than the clone of another man (1688) is."""
     audio, sr = target["ref"]
     mine = clone_voice(audio, sr, "mine", engine=tts.engine)
-    stranger = clone_voice(*_clip(shared_dir, "1688", 0), "stranger", engine=tts.engine)
+    stranger = clone_voice(*dev_clip(shared_dir, "1688", 0), "stranger", engine=tts.engine)
     sims = {}
     for key, voice in (("mine", mine), ("stranger", stranger)):
         speech = tts.engine.synthesize(SENTENCE, voice)

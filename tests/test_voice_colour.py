@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from conftest import dev_clip
 
 from limelight.check.speaker import cosine, embed_speaker
 from limelight.errors import VoiceError
@@ -119,14 +119,6 @@ def test_colour_survives_the_library_and_blends(tmp_path: Path, tts) -> None:
         lib.load("tinted")
 
 
-def _clip(shared_dir: Path, speaker: str, index: int) -> tuple[np.ndarray, int]:
-    files = sorted((shared_dir / "voices" / "dev" / speaker).glob("*.flac"))
-    if len(files) <= index:
-        pytest.skip(f"dev clips of speaker {speaker} missing")
-    audio, sr = sf.read(files[index], dtype="float32")
-    return audio, sr
-
-
 def test_colour_brings_a_clone_nearer_the_speakers_other_recordings(tts, shared_dir: Path, transcriber) -> None:
     """Speaker 533 (F), cloned from her first clip of 3 s or more, scored on four clips the clone never saw.
 
@@ -137,7 +129,7 @@ def test_colour_brings_a_clone_nearer_the_speakers_other_recordings(tts, shared_
     from limelight.check.wer import wer
     from limelight.voice.clone import clone_voice
 
-    clips = [_clip(shared_dir, "533", i) for i in range(6)]
+    clips = [dev_clip(shared_dir, "533", i) for i in range(6)]
     first = next(i for i, (a, r) in enumerate(clips) if len(a) >= 3.0 * r)  # bench/clone.py's reference
     ref, sr = clips[first]
     others = [c for i, c in enumerate(clips) if i != first][:4]

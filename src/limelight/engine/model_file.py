@@ -140,3 +140,20 @@ def download(url: str, *, sha256: str | None, timeout_s: float, max_bytes: int) 
         tmp.unlink(missing_ok=True)
     _write_stamp(out, h.hexdigest())
     return out
+
+
+def join_parts(spec: str, dest: Path) -> Path:
+    """A model named as comma-separated parts (a GPU machine receives the 88 MB file in pieces, since one
+    device call carries at most 64 MiB; see bench/GPU_NOTES.md), joined once into ``dest``; a single path
+    is returned as it is."""
+    parts = [p for p in spec.split(",") if p]
+    if len(parts) == 1:
+        return Path(parts[0])
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(dest.suffix + ".tmp")
+        with open(tmp, "wb") as fh:
+            for part in parts:
+                fh.write(Path(part).read_bytes())
+        tmp.replace(dest)
+    return dest

@@ -36,17 +36,10 @@ def main(argv: list[str] | None = None) -> None:
 
         print(json.dumps(prepare(args.out, args.shared, args.clones, args.salads)))
     elif args.cmd == "train":
+        from ...engine.model_file import join_parts
         from .train import train
 
-        model = args.model
-        if "," in model:  # the device carries the model in parts
-            joined = args.out / "kokoro.onnx"
-            args.out.mkdir(parents=True, exist_ok=True)
-            if not joined.is_file():
-                with open(joined, "wb") as f:
-                    for part in model.split(","):
-                        f.write(Path(part).read_bytes())
-            model = str(joined)
+        model = str(join_parts(args.model, args.out / "kokoro.onnx"))  # the device carries the model in parts
         print(json.dumps(train(args.data, model, args.out, args.steps, args.time_budget, args.batch, args.crop,
                                args.lr, args.pool_seconds, cache=args.cache, seed=args.seed)))
     else:
