@@ -51,7 +51,8 @@ class FitOptions:
     micro_batch: int = 64
     decoder: str = "fast"  # fast (the distilled student) | kokoro (Kokoro's generator)
     seed: int = 0
-    time_budget: float = 0.0  # seconds for the steps (0: no limit); the final scoring comes after
+    time_budget: float = 0.0  # seconds for the steps (0: no limit; the first scoring is not counted, the final
+    # scoring comes after)
 
 
 def audio_files(paths: list[Path]) -> list[Path]:
@@ -277,12 +278,17 @@ def fit(refs: Path | dict[str, np.ndarray], out: Path | None, model_path: str, s
     log(json.dumps({"event": "start", "speakers": n_spk, "mean_cos": float(start_cos.mean()),
                     "s": round(time.time() - t0, 1)}))
     history = []
+    t_steps = time.time()
     for step in range(opts.steps):
-        if opts.time_budget and time.time() - t0 > opts.time_budget:
+        spent = time.time() - t_steps
+        if opts.time_budget and spent > opts.time_budget:
             log(json.dumps({"event": "budget", "step": step}))
             break
+        # The cosine decay runs over the steps or the time budget, whichever ends first, so a fit the budget
+        # stops early still ends at a small learning rate instead of mid-stride.
+        progress = max(step / opts.steps, spent / opts.time_budget if opts.time_budget else 0.0)
         for g in opt.param_groups:
-            g["lr"] = opts.lr * 0.5 * (1 + math.cos(math.pi * step / opts.steps))
+            g["lr"] = opts.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
         picks = np.stack([rng.choice(n_sent, opts.sentences_per_step, replace=False) for _ in range(n_spk)])
         step_cos = torch.zeros(n_spk, device=dev)
         for j in range(n_sent):
@@ -347,14 +353,10 @@ def main(argv: list[str] | None = None) -> None:
         from ..engine.model_file import shipped_kokoro
 
         model = str(shipped_kokoro())
-    elif "," in model:  # the device carries the 88 MB model in parts (bench/GPU_NOTES.md)
-        joined = Path(model.split(",")[0]).parent / "kokoro.onnx"  # beside the first part, not in --out
-        joined.parent.mkdir(parents=True, exist_ok=True)
-        if not joined.is_file():
-            with open(joined, "wb") as fh:
-                for part in model.split(","):
-                    fh.write(Path(part).read_bytes())
-        model = str(joined)
+    else:  # parts are joined beside the first one, not in --out (whose files come back from the device)
+        from ..engine.model_file import join_parts
+
+        model = str(join_parts(model, Path(model.split(",")[0]).parent / "kokoro.onnx"))
     opts = FitOptions(**{k: getattr(args, k) for k in FitOptions().__dict__})
     fit(args.refs, args.out, model, args.student, args.device, opts)
 
