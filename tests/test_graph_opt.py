@@ -268,6 +268,9 @@ def test_shipped_model_rewrite_sounds_the_same(kokoro_pair, transcriber) -> None
     # This output is chaotic at rounding level: nudging the style by 1e-7 moves it by 0.65 dB on this
     # measure, float instead of int8 convs by 1.0 dB, the rewrite by 1.2 dB. A wrong STFT phase gives ~3 dB.
     assert _mel_db_distance(got, ref) < 2.0
-    heard = words(transcriber.transcribe(got, 24_000))
+    # Heard as the original is heard, within one word: Whisper's own slips on the original ("Stellar", with
+    # onnxruntime 1.32) are not the rewrite's to answer for.
+    heard, heard_ref = (words(transcriber.transcribe(x, 24_000)) for x in (got, ref))
     expected = words(text)
-    assert sum(w in heard for w in expected) >= len(expected) - 1, heard
+    assert sum(w in heard for w in expected) >= sum(w in heard_ref for w in expected) - 1, (heard, heard_ref)
+    assert sum(w in heard for w in expected) >= len(expected) - 2, heard

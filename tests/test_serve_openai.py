@@ -172,8 +172,9 @@ def test_full_pool_answers_429_at_once_with_retry_after() -> None:
         busy: dict[str, object] = {}
 
         def occupy() -> None:
-            r = httpx.post(f"{url}/generate", json={"prompt": "This sentence keeps the only worker busy for a while.",
-                                                    "validate": False}, timeout=300)
+            # Long enough to stay busy through both probes: one sentence renders in ~0.1 s with the fast decoder.
+            long = " ".join(["This sentence keeps the only worker busy for a while."] * 12)
+            r = httpx.post(f"{url}/generate", json={"prompt": long, "validate": False}, timeout=300)
             busy["status"] = r.status_code
 
         holder = threading.Thread(target=occupy)
