@@ -145,10 +145,11 @@ def test_colour_brings_a_clone_nearer_the_speakers_other_recordings(tts, shared_
 
     target_emb = [embed_speaker(a, r) for a, r in others]
     target_prof = [profile(a, r) for a, r in others]
-    scores = {}
+    scores, level = {}, {}
     for key, voice in (("plain", plain), ("coloured", coloured)):
         pieces = [tts.engine.synthesize(s, voice) for s in SENTENCES]
         audio = np.concatenate(pieces)
+        level[key] = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2))
         e = embed_speaker(audio, SR)
         scores[key] = (float(np.mean([cosine(e, t) for t in target_emb])),
                        float(np.mean([np.sqrt(np.mean((profile(audio, SR) - t) ** 2)) for t in target_prof])),
@@ -158,3 +159,4 @@ def test_colour_brings_a_clone_nearer_the_speakers_other_recordings(tts, shared_
     assert c_col > c_plain + 0.02, scores  # Resemblyzer: nearer the speaker
     assert d_col < d_plain - 0.5, scores  # long-term spectrum: dB RMS distance to the real clips shrinks
     assert w_col <= max(w_plain, 0.1), scores  # and the words stay
+    assert abs(level["coloured"] - level["plain"]) < 2.0, level  # a reshaping, not a volume change
