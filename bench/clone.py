@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sentences", type=int, default=2)
     ap.add_argument("--only", help="comma-separated speaker ids (default: the first --speakers)")
     ap.add_argument("--enroll-budget", type=float, default=120.0)
+    ap.add_argument("--enroll-method", choices=["auto", "gradient", "search"], default="auto",
+                    help="enrollment by gradient (needs torch) or by search (default: gradient when torch is there)")
     ap.add_argument("--no-wer", action="store_true")
     ap.add_argument("--no-colour", action="store_true",
                     help="clones without their colour (the reference-matching equaliser, limelight.voice.colour)")
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
                 from limelight.voice.enroll import enroll_voice
 
                 voice = enroll_voice(ref_audio, ref_sr, f"enroll_{spk}", budget_s=args.enroll_budget,
-                                     engine=tts.engine)
+                                     engine=tts.engine, method=args.enroll_method)
                 if args.no_colour:
                     voice = replace(voice, colour=())
             else:
