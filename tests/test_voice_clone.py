@@ -57,7 +57,7 @@ def test_clone_sounds_closer_than_a_stranger(tts, shared_dir: Path, target: dict
 
 def test_clone_methods_differ_and_are_valid(target: dict) -> None:
     audio, sr = target["ref"]
-    vectors = {m: np.asarray(clone_voice(audio, sr, m, method=m, colour=False).meta["vector"])
+    vectors = {m: np.asarray(clone_voice(audio, sr, m, method=m, calibrated=False).meta["vector"])
                for m in ("bank", "encoder")}
     assert not np.allclose(vectors["bank"], vectors["encoder"])
     with pytest.raises(Exception, match="unknown clone method"):

@@ -117,23 +117,42 @@ def _engine():  # -> KokoroEngine: the default engine, to hear a clone once for 
     return load_engine("kokoro")
 
 
-def with_colour(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
-    """``voice`` with the colour (:mod:`.colour`) that matches its speech to the reference ``audio``.
+MAX_PITCH_ST = 8.0  # a clone's pitch offset is a correction; beyond this the vector is wrong, not the pitch
 
-    The voice speaks :data:`COLOUR_SENTENCE` once without a colour (~0.3 s on two cores with the fast
-    decoder); the colour is the reference's long-term spectrum relative to that rendering.
+
+def median_semitones(audio: np.ndarray, sr: int) -> float | None:
+    """Median F0 of the voiced frames in semitones re 100 Hz (YIN, :func:`limelight.direct.dsp.track_f0`)."""
+    from ..direct.dsp import track_f0
+
+    f0 = track_f0(audio, sr).f0
+    return float(12 * np.log2(np.median(f0[f0 > 0]) / 100.0)) if (f0 > 0).sum() >= 10 else None
+
+
+def calibrate(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
+    """``voice`` with the colour (:mod:`.colour`) and pitch offset that match its speech to the reference.
+
+    The voice speaks :data:`COLOUR_SENTENCE` once, uncalibrated (~0.2 s on two cores with the fast decoder).
+    The colour is the reference's long-term spectrum relative to that rendering; the pitch offset is the
+    difference of their median F0s (clipped to ±:data:`MAX_PITCH_ST`), set only when the engine shifts pitch
+    natively (Resemblyzer barely hears pitch, so neither the encoder nor enrollment by it keeps it: measured,
+    enrolled voices drifted up to 8 semitones from their speakers).
     """
     eng = engine or _engine()
-    rendered = eng.synthesize(COLOUR_SENTENCE, replace(voice, colour=()))
-    return replace(voice, colour=measure_colour(audio, sr, rendered, eng.sample_rate))
+    rendered = eng.synthesize(COLOUR_SENTENCE, replace(voice, colour=(), pitch=0.0))
+    pitch = 0.0
+    if getattr(eng, "native_pitch", False):
+        ref_st, own_st = median_semitones(audio, sr), median_semitones(rendered, eng.sample_rate)
+        if ref_st is not None and own_st is not None:
+            pitch = round(float(np.clip(ref_st - own_st, -MAX_PITCH_ST, MAX_PITCH_ST)), 2)
+    return replace(voice, colour=measure_colour(audio, sr, rendered, eng.sample_rate), pitch=pitch)
 
 
 def clone_voice(audio: np.ndarray, sr: int, name: str = "clone", method: str = DEFAULT_METHOD,
-                gender: str | None = None, check: bool = True, colour: bool = True, engine=None) -> Voice:
+                gender: str | None = None, check: bool = True, calibrated: bool = True, engine=None) -> Voice:
     """A `Voice` that sounds like the speaker of ``audio`` (3–30 s of speech at any rate).
 
-    ``colour`` (default) also matches the reference's long-term spectrum (:func:`with_colour`), which
-    needs one synthesis with ``engine`` (default: the shared Kokoro engine).
+    ``calibrated`` (default) also matches the reference's long-term spectrum and median pitch
+    (:func:`calibrate`), which needs one synthesis with ``engine`` (default: the shared Kokoro engine).
     """
     t0 = time.perf_counter()
     audio = np.asarray(audio, np.float32).reshape(-1)
@@ -145,7 +164,7 @@ def clone_voice(audio: np.ndarray, sr: int, name: str = "clone", method: str = D
         meta["reference_s"] = round(report.duration_s, 2)
     voice = style_space().voice(v, name=name, gender=gender, source="cloned",
                                 description="Cloned from reference audio.", meta=meta)
-    if colour:
-        voice = with_colour(voice, audio, sr, engine)
+    if calibrated:
+        voice = calibrate(voice, audio, sr, engine)
     meta["clone_s"] = round(time.perf_counter() - t0, 3)
     return voice

@@ -86,7 +86,7 @@ class VoiceLibrary:
         self.root.mkdir(parents=True, exist_ok=True)
         record = {"name": name, "gender": voice.gender, "language": voice.language,
                   "description": voice.description, "source": voice.source, "meta": _jsonable(voice.meta),
-                  "colour": list(voice.colour)}
+                  "colour": list(voice.colour), "pitch": voice.pitch}
         tmp_t, tmp_m = table.with_suffix(".npy.tmp"), meta.with_suffix(".json.tmp")
         with open(tmp_t, "wb") as fh:
             np.save(fh, np.asarray(voice.style, np.float32))
@@ -107,9 +107,12 @@ class VoiceLibrary:
             raise VoiceError(f"voice {name!r} in {self.root} is damaged: {exc}", field="voice") from None
         if not isinstance(record.get("colour") or [], list):
             raise VoiceError(f"voice {name!r} in {self.root} is damaged: 'colour' is not a list", field="voice")
+        if not isinstance(record.get("pitch") or 0.0, (int, float)):
+            raise VoiceError(f"voice {name!r} in {self.root} is damaged: 'pitch' is not a number", field="voice")
         return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
                      description=record.get("description", ""), source=record.get("source", "library"),
-                     meta=dict(record.get("meta") or {}), colour=tuple(record.get("colour") or ()))
+                     meta=dict(record.get("meta") or {}), colour=tuple(record.get("colour") or ()),
+                     pitch=float(record.get("pitch") or 0.0))
 
     def delete(self, name: str) -> None:
         table, meta = self._paths(name)

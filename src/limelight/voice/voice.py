@@ -26,6 +26,8 @@ class Voice:
     ``meta`` carries provenance (reference file, blend weights, description) for the library and reports.
     ``colour`` is the equaliser a clone carries to match its reference's long-term spectrum (dB per band of
     :data:`limelight.voice.colour.BANDS_HZ`; empty: none); the engine applies it to all the voice says.
+    ``pitch`` (semitones) moves a clone's F0 to its reference's median; the engine applies it where it can
+    shift pitch natively (Kokoro with the fast decoder, whose F0 is an input), and only there.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Voice:
     source: str = "shipped"
     meta: dict[str, object] = field(default_factory=dict, compare=False)
     colour: tuple[float, ...] = ()
+    pitch: float = 0.0
 
     def __post_init__(self) -> None:
         style = np.asarray(self.style, dtype=np.float32).reshape(-1, STYLE_DIM)
@@ -51,6 +54,9 @@ class Voice:
                 raise VoiceError(f"voice {self.name!r}: colour must be {len(BANDS_HZ)} finite band gains (dB), "
                                  f"got {len(colour)}")
             object.__setattr__(self, "colour", colour)
+        if not (np.isfinite(self.pitch) and abs(self.pitch) <= 12.0):
+            raise VoiceError(f"voice {self.name!r}: pitch must be within ±12 semitones, got {self.pitch}")
+        object.__setattr__(self, "pitch", float(self.pitch))
 
     def row(self, n_tokens: int) -> np.ndarray:
         """The (1, 256) style row for an utterance of ``n_tokens`` phoneme tokens."""
@@ -90,7 +96,8 @@ def blend(voices: list[tuple[Voice, float]], name: str | None = None) -> Voice:
     return Voice(name=label, style=np.asarray(style, np.float32),
                  gender=genders.pop() if len(genders) == 1 else None, source="blend",
                  meta={"parts": [(v.name, w) for v, w in voices]},
-                 colour=blend_colours([(v.colour, w) for v, w in voices]))
+                 colour=blend_colours([(v.colour, w) for v, w in voices]),
+                 pitch=round(float(sum(w * v.pitch for v, w in voices)), 2))
 
 
 def resolve_voice(spec: str | Voice | None, available: dict[str, Voice], default: str) -> Voice:
