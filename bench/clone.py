@@ -128,12 +128,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="enrollment by gradient (needs torch) or by search (default: gradient when torch is there)")
     ap.add_argument("--no-wer", action="store_true")
     ap.add_argument("--no-colour", action="store_true",
-                    help="clones without their colour (the reference-matching equaliser, limelight.voice.colour)")
+                    help="clones without their calibration (the reference-matching equaliser, limelight.voice.colour, "
+                    "and pitch offset)")
     ap.add_argument("--views", action="store_true",
                     help="also score with the Whisper-stats and acoustic-profile views (bench/speaker_views.py)")
     ap.add_argument("--decoder", choices=["fast", "kokoro"], default=None,
                     help="Kokoro's waveform generator (default: the engine's default, the fast decoder)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument("--save-vectors", type=Path, metavar="NPZ",
+                    help="write each clone's voice vector here (names 'METHOD/dev/<speaker>'): another run scores "
+                    "them again with --vectors NAME=NPZ (from a run of one method), e.g. with --views, without "
+                    "enrolling again")
     ap.add_argument("--vectors", action="append", default=[], metavar="NAME=FILE",
                     help="also score voice vectors from a file (names 'dev/<speaker>', e.g. the output of "
                     "python -m limelight.train.enrollment fit) as method NAME")
@@ -142,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     from limelight import Limelight
     from limelight.check.speaker import cosine, embed_speaker
     from limelight.check.wer import wer
-    from limelight.voice.clone import clone_voice, with_colour
+    from limelight.voice.clone import calibrate, clone_voice
 
     rows_m = load_manifest()
     dev: dict[str, list[Path]] = {}
@@ -167,10 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     given: dict[str, dict[str, np.ndarray]] = {}
     for spec in args.vectors:
         label, path = spec.split("=", 1)
-        with np.load(path) as npz:
-            given[label] = dict(zip((str(n) for n in npz["names"]), npz["vectors"], strict=True))
+        with np.load(path) as npz:  # names 'dev/<speaker>', or 'METHOD/dev/<speaker>' from --save-vectors
+            given[label] = {str(n).split("/", 1)[-1] if str(n).count("/") == 2 else str(n): v
+                            for n, v in zip(npz["names"], npz["vectors"], strict=True)}
         methods.append(label)
     shipped_cache: dict = {}
+    saved: dict[str, np.ndarray] = {}
     results: list[Row] = []
     chosen = args.only.split(",") if args.only else sorted(dev)[: args.speakers]
     for spk in chosen:
@@ -192,16 +199,16 @@ def main(argv: list[str] | None = None) -> None:
             elif method in given:
                 voice = style_space().voice(given[method][f"dev/{spk}"], name=f"{method}_{spk}")
                 if not args.no_colour:
-                    voice = with_colour(voice, ref_audio, ref_sr, tts.engine)
+                    voice = calibrate(voice, ref_audio, ref_sr, tts.engine)
             elif method == "enroll":
                 from limelight.voice.enroll import enroll_voice
 
                 voice = enroll_voice(ref_audio, ref_sr, f"enroll_{spk}", budget_s=args.enroll_budget,
                                      engine=tts.engine, method=args.enroll_method)
                 if args.no_colour:
-                    voice = replace(voice, colour=())
+                    voice = replace(voice, colour=(), pitch=0.0)
             else:
-                voice = clone_voice(ref_audio, ref_sr, f"clone_{spk}", method=method, colour=not args.no_colour,
+                voice = clone_voice(ref_audio, ref_sr, f"clone_{spk}", method=method, calibrated=not args.no_colour,
                                     engine=tts.engine)
             make_s = time.perf_counter() - t0
             audio, pieces = speak(tts, voice, sentences)
@@ -215,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
                      for name, base in view_base.items()} or None
             row = Row(spk, g, method, s_clone, s_real, s_str, w, make_s, views)
             results.append(row)
+            saved[f"{method}/dev/{spk}"] = style_space().vector(voice)
             print(f"{spk:>5} {g} {method:8s} norm {row.norm:+.3f}  clone {s_clone:.3f}  real {s_real:.3f}  "
                   f"stranger {s_str:.3f}  WER {w:.1%}  make {make_s:.2f}s"
                   + "".join(f"  {k} {v:+.3f}" for k, v in (views or {}).items()), file=sys.stderr, flush=True)
@@ -233,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {m} | {np.mean([r.norm for r in rs]):.3f} | {np.mean([r.s_clone for r in rs]):.3f} | "
               f"{np.mean([r.wer for r in rs]):.1%} | {np.mean([r.make_s for r in rs]):.2f} |"
               + "".join(f" {np.mean([(r.views or {})[v] for r in rs]):.3f} |" for v in view_names))
+    if args.save_vectors:
+        np.savez(args.save_vectors, names=np.array(list(saved)), vectors=np.stack(list(saved.values())))
     if args.json:
         args.json.write_text(json.dumps([{**r.__dict__, "norm": r.norm} for r in results], indent=2))
 

@@ -171,8 +171,9 @@ def test_colour_brings_a_clone_nearer_the_speakers_other_recordings(tts, shared_
 def test_calibration_moves_a_clones_pitch_to_the_speakers(tts, shared_dir: Path, transcriber) -> None:
     """Speaker 2414 (M, ~120 Hz): the zero-shot vector speaks about 7 semitones too high; the clone's pitch
     offset (YIN on the reference vs the calibration sentence, applied as the fast decoder's F0 input) brings
-    it to the reference's median. Measured here with Praat, a tracker the calibration does not use:
-    uncalibrated +7.4 st above the reference, calibrated −0.2 st, words unchanged."""
+    it to within the 2 st dead zone of the reference's median. Measured with Praat, a tracker the calibration
+    does not use: uncalibrated +7.4 st above the reference, calibrated with no dead zone −0.2 st, words
+    unchanged."""
     import parselmouth
 
     from limelight.check.wer import wer
@@ -191,5 +192,5 @@ def test_calibration_moves_a_clones_pitch_to_the_speakers(tts, shared_dir: Path,
     calibrated = tts.engine.synthesize(SENTENCES[0], voice)
     plain = tts.engine.synthesize(SENTENCES[0], replace(voice, pitch=0.0))
     assert median_st(plain, SR) - target > 4.0
-    assert abs(median_st(calibrated, SR) - target) < 1.5
+    assert abs(median_st(calibrated, SR) - target) < 2.0 + 0.75  # the dead zone, plus the trackers' differences
     assert wer(SENTENCES[0], transcriber.transcribe(calibrated, SR)) <= 0.1

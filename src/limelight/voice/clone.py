@@ -118,6 +118,9 @@ def _engine():  # -> KokoroEngine: the default engine, to hear a clone once for 
 
 
 MAX_PITCH_ST = 8.0  # a clone's pitch offset is a correction; beyond this the vector is wrong, not the pitch
+# One clip's median F0 is a noisy estimate of a speaker's usual pitch (speaker 1688's clips span 168-218 Hz,
+# 4.5 st), so differences inside this dead zone are left to the voice vector and only the excess is applied.
+PITCH_DEAD_ZONE_ST = 2.0
 
 
 def median_semitones(audio: np.ndarray, sr: int) -> float | None:
@@ -133,7 +136,8 @@ def calibrate(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
 
     The voice speaks :data:`COLOUR_SENTENCE` once, uncalibrated (~0.2 s on two cores with the fast decoder).
     The colour is the reference's long-term spectrum relative to that rendering; the pitch offset is the
-    difference of their median F0s (clipped to ±:data:`MAX_PITCH_ST`), set only when the engine shifts pitch
+    difference of their median F0s beyond a ±:data:`PITCH_DEAD_ZONE_ST` dead zone (clipped to
+    ±:data:`MAX_PITCH_ST`), set only when the engine shifts pitch
     natively (Resemblyzer barely hears pitch, so neither the encoder nor enrollment by it keeps it: measured,
     enrolled voices drifted up to 8 semitones from their speakers).
     """
@@ -143,7 +147,9 @@ def calibrate(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
     if getattr(eng, "native_pitch", False):
         ref_st, own_st = median_semitones(audio, sr), median_semitones(rendered, eng.sample_rate)
         if ref_st is not None and own_st is not None:
-            pitch = round(float(np.clip(ref_st - own_st, -MAX_PITCH_ST, MAX_PITCH_ST)), 2)
+            d = ref_st - own_st
+            d = float(np.sign(d) * max(abs(d) - PITCH_DEAD_ZONE_ST, 0.0))
+            pitch = round(float(np.clip(d, -MAX_PITCH_ST, MAX_PITCH_ST)), 2)
     return replace(voice, colour=measure_colour(audio, sr, rendered, eng.sample_rate), pitch=pitch)
 
 

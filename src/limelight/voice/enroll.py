@@ -26,7 +26,7 @@ import numpy as np
 
 from ..check.speaker import cosine, embed_speaker
 from ..errors import VoiceError
-from .clone import bank_vector, clone_model, clone_voice, encoder_vector, to_synthetic, with_colour
+from .clone import bank_vector, calibrate, clone_model, clone_voice, encoder_vector, to_synthetic
 from .reference import check_reference
 from .space import style_space
 from .voice import Voice
@@ -81,7 +81,7 @@ def _torch_kokoro():  # -> TorchKokoro, the shipped weights in float
 
 
 def enroll_gradient(audio: np.ndarray, sr: int, name: str = "enrolled", gender: str | None = None,
-                    steps: int = 120, budget_s: float = 300.0, device: str | None = None, engine=None,
+                    steps: int = 120, budget_s: float = 200.0, device: str | None = None, engine=None,
                     log=None) -> Voice:
     """A `Voice` whose vector follows the gradient of speaker similarity to ``audio`` through the synthesiser.
 
@@ -109,13 +109,14 @@ def enroll_gradient(audio: np.ndarray, sr: int, name: str = "enrolled", gender: 
             "enroll_s": round(time.perf_counter() - t0, 1)}
     voice = style_space().voice(v, name=name, gender=gender, source="enrolled",
                                 description="Enrolled from reference audio.", meta=meta)
-    return with_colour(voice, audio, sr, eng)
+    return calibrate(voice, audio, sr, eng)
 
 
-def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: float = 120.0,
+def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: float | None = None,
                  gender: str | None = None, population: int = 6, seed: int = 0, check_wer: bool = True,
                  engine=None, min_evaluations: int = 0, method: str = "auto") -> Voice:
-    """A `Voice` fitted to ``audio`` within about ``budget_s`` seconds (plus a final WER check).
+    """A `Voice` fitted to ``audio`` within about ``budget_s`` seconds (default: 200 for gradient, measured
+    on two cores in ``voice/data/MODEL_CARD.md``; 120 for search, plus its final WER check).
 
     ``method``: ``"gradient"`` (:func:`enroll_gradient`, needs torch), ``"search"`` (an evolution strategy
     scored by synthesis, numpy only) or ``"auto"``: gradient when torch is installed. ``min_evaluations``
@@ -126,14 +127,17 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
     if method == "gradient" or (method == "auto" and gradient_available()):
         if not gradient_available():
             raise VoiceError("gradient enrollment needs torch: pip install 'limelight[gpu]'", field="method")
-        return enroll_gradient(audio, sr, name, gender, budget_s=max(budget_s, 60.0), engine=engine)
+        return enroll_gradient(audio, sr, name, gender, budget_s=200.0 if budget_s is None else budget_s,
+                               engine=engine)
+    if budget_s is None:
+        budget_s = 120.0
     t0 = time.perf_counter()
     audio = np.asarray(audio, np.float32).reshape(-1)
     check_reference(audio, sr)
     eng = engine or _engine()
     space = style_space()
     target = embed_speaker(audio, sr)
-    start = clone_voice(audio, sr, name, gender=gender, check=False, colour=False)
+    start = clone_voice(audio, sr, name, gender=gender, check=False, calibrated=False)
     basis = search_basis()
     phonemes = eng.phonemize(SEARCH_SENTENCE)
 
@@ -206,4 +210,4 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
             "check_wer": wer_value, "enroll_s": round(time.perf_counter() - t0, 1)}
     voice = space.voice(v, name=name, gender=gender, source="enrolled",
                         description="Enrolled from reference audio.", meta=meta)
-    return with_colour(voice, audio, sr, eng)
+    return calibrate(voice, audio, sr, eng)
