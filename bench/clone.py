@@ -91,7 +91,9 @@ VIEW_NAMES = {"whisper": "whisper_embedding", "acoustic": "acoustic_profile"}
 
 
 def _view(name: str):
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
     import speaker_views
 
     return getattr(speaker_views, VIEW_NAMES[name]), speaker_views

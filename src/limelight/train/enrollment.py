@@ -91,15 +91,14 @@ def prepare_arrays(references: list[tuple[np.ndarray, int]], names: list[str],
     """Everything the gradient side needs, as plain arrays: target embeddings, zero-shot starts, their
     colours, the prior, the sentences' tokens. ``references`` are (mono audio, rate) pairs."""
     from ..check.speaker import embed_speaker
-    from ..direct.dsp import track_f0
-    from ..voice.clone import calibrate, clone_model, vector_from_embedding
+    from ..voice.clone import calibrate, clone_model, median_semitones, vector_from_embedding
     from ..voice.space import style_space
     from .voice_encoder import SENTENCES, tokenize_sentences
 
     embeddings, starts, colours, f0_st = [], [], [], []
     for audio, sr in references:
-        f0 = track_f0(audio, sr).f0
-        f0_st.append(float(12 * np.log2(np.median(f0[f0 > 0]) / 100.0)) if (f0 > 0).any() else 0.0)
+        st = median_semitones(audio, sr)
+        f0_st.append(0.0 if st is None else st)
         e = embed_speaker(audio, sr)
         embeddings.append(e)
         starts.append(vector_from_embedding(e, "encoder")[0])
@@ -111,14 +110,7 @@ def prepare_arrays(references: list[tuple[np.ndarray, int]], names: list[str],
     mean = bank.mean(0)
     _, s, vt = np.linalg.svd(bank - mean, full_matrices=False)
     basis = vt[:PRIOR_DIMS] * (s[:PRIOR_DIMS, None] / math.sqrt(len(bank)))
-    if token_cache is not None:
-        tokens = tokenize_sentences(token_cache)
-    else:
-        from ..engine.kokoro import kokoro_vocab
-        from ..text.phonemes import phonemize
-
-        vocab = kokoro_vocab()
-        tokens = [[vocab[c] for c in phonemize(t, "en") if c in vocab] for t in SENTENCES]
+    tokens = tokenize_sentences(token_cache)
     padded = np.zeros((len(tokens), max(map(len, tokens))), np.int64)
     for i, t in enumerate(tokens):
         padded[i, : len(t)] = t
@@ -143,19 +135,13 @@ def prepare(files: list[Path], out: Path, names: list[str] | None = None) -> dic
     return {"references": len(files), "sentences": len(data["token_lengths"])}
 
 
-def trim_bounds(audio: np.ndarray, threshold_db: float = -42.0, margin_s: float = 0.04) -> tuple[int, int]:
-    """Start and end sample of ``engine.trim.trim_silence`` (indices only, so the slice keeps gradients)."""
-    from ..engine.trim import trim_silence
+def trim_bounds(audio: np.ndarray) -> tuple[int, int]:
+    """Start and end sample of the runtime's edge-silence trim (indices only, so the slice keeps gradients);
+    all of ``audio`` when nothing is loud enough."""
+    from ..engine.trim import silence_bounds
 
-    kept = trim_silence(audio, SAMPLE_RATE, threshold_db, margin_s)
-    if kept.size == 0:
-        return 0, len(audio)
-    hop = SAMPLE_RATE // 100
-    peak = np.abs(audio).max()
-    level = np.sqrt(np.mean(audio[: len(audio) // hop * hop].reshape(-1, hop).astype(np.float64) ** 2, 1)) / peak
-    loud = np.nonzero(level > 10 ** (threshold_db / 20))[0]
-    margin = int(margin_s * SAMPLE_RATE)
-    return max(0, int(loud[0]) * hop - margin), min(len(audio), (int(loud[-1]) + 1) * hop + margin)
+    start, end = silence_bounds(audio, SAMPLE_RATE)
+    return (start, end) if end > start else (0, len(audio))
 
 
 class Renderer:

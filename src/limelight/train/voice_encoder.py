@@ -101,17 +101,19 @@ def sample_vectors(rng: np.random.Generator, n: int, space: SpaceArrays,
     return out, kinds.astype(np.int8)
 
 
-def tokenize_sentences(out: Path) -> list[list[int]]:
-    """Token ids of the training sentences, cached in ``out/sentences.json`` (needs espeak-ng once)."""
-    path = out / "sentences.json"
-    if path.exists():
+def tokenize_sentences(out: Path | None) -> list[list[int]]:
+    """Token ids of the training sentences, cached in ``out/sentences.json`` when ``out`` is given (needs
+    espeak-ng once)."""
+    path = out / "sentences.json" if out is not None else None
+    if path is not None and path.exists():
         return json.loads(path.read_text())["tokens"]
     from ..engine.kokoro import kokoro_vocab
     from ..text.phonemes import phonemize
 
     vocab = kokoro_vocab()
     tokens = [[vocab[c] for c in phonemize(s, "en") if c in vocab] for s in SENTENCES]
-    path.write_text(json.dumps({"sentences": list(SENTENCES), "tokens": tokens}))
+    if path is not None:
+        path.write_text(json.dumps({"sentences": list(SENTENCES), "tokens": tokens}))
     return tokens
 
 

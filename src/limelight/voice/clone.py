@@ -111,7 +111,7 @@ def vector_from_embedding(embedding: np.ndarray, method: str = DEFAULT_METHOD) -
 
 
 @lru_cache(maxsize=1)
-def _engine():  # -> KokoroEngine: the default engine, to hear a clone once for its colour
+def default_engine():  # -> KokoroEngine: hears a clone once for its calibration; enrollment synthesises with it
     from ..engine import load_engine
 
     return load_engine("kokoro")
@@ -141,7 +141,7 @@ def calibrate(voice: Voice, audio: np.ndarray, sr: int, engine=None) -> Voice:
     natively (Resemblyzer barely hears pitch, so neither the encoder nor enrollment by it keeps it: measured,
     enrolled voices drifted up to 8 semitones from their speakers).
     """
-    eng = engine or _engine()
+    eng = engine or default_engine()
     rendered = eng.synthesize(COLOUR_SENTENCE, replace(voice, colour=(), pitch=0.0))
     pitch = 0.0
     if getattr(eng, "native_pitch", False):

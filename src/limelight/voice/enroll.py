@@ -26,7 +26,15 @@ import numpy as np
 
 from ..check.speaker import cosine, embed_speaker
 from ..errors import VoiceError
-from .clone import bank_vector, calibrate, clone_model, clone_voice, encoder_vector, to_synthetic
+from .clone import (
+    bank_vector,
+    calibrate,
+    clone_model,
+    clone_voice,
+    default_engine,
+    encoder_vector,
+    to_synthetic,
+)
 from .reference import check_reference
 from .space import style_space
 from .voice import Voice
@@ -53,13 +61,6 @@ def search_basis(seed: int = 0) -> np.ndarray:
 
 def embedding_of(voice: Voice) -> np.ndarray:
     return np.asarray(voice.meta["embedding"], np.float32)
-
-
-@lru_cache(maxsize=1)
-def _engine():  # -> KokoroEngine
-    from ..engine import load_engine
-
-    return load_engine("kokoro")
 
 
 def gradient_available() -> bool:
@@ -97,7 +98,7 @@ def enroll_gradient(audio: np.ndarray, sr: int, name: str = "enrolled", gender: 
     t0 = time.perf_counter()
     audio = np.asarray(audio, np.float32).reshape(-1)
     check_reference(audio, sr)
-    eng = engine or _engine()
+    eng = engine or default_engine()
     data = prepare_arrays([(audio, sr)], [name], engine=eng)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     summary = fit(data, None, "", None, device, FitOptions(steps=steps, time_budget=budget_s),
@@ -134,7 +135,7 @@ def enroll_voice(audio: np.ndarray, sr: int, name: str = "enrolled", budget_s: f
     t0 = time.perf_counter()
     audio = np.asarray(audio, np.float32).reshape(-1)
     check_reference(audio, sr)
-    eng = engine or _engine()
+    eng = engine or default_engine()
     space = style_space()
     target = embed_speaker(audio, sr)
     start = clone_voice(audio, sr, name, gender=gender, check=False, calibrated=False)
