@@ -13,7 +13,8 @@ student's is the fast decoder's, so both have exactly the same length and timing
 * log-spectral distance and mel-cepstral distortion to the teacher (dB);
 * decoder time per audio second for each path (the cut graph's time is shared and shown once).
 
-    python bench/fastdec_eval.py [--sentences 20] [--clones 3] [--student PATH] [--json out.json] [--wavs DIR]
+    python bench/fastdec_eval.py [--sentences 20] [--clones 3] [--seeds 1] [--student PATH] [--json out.json]
+                                 [--wavs DIR]
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def main() -> None:
     ap.add_argument("--no-shipped", action="store_true", help="only the cloned voices")
     ap.add_argument("--student", type=Path, default=None, help="student ONNX (default: the packaged one)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="also transcribe the student with noise seeds 1..N-1 and report the mean WER over seeds "
+                         "(on 283 words one point is 3 words, inside the noise's own spread)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--wavs", type=Path, default=None, help="write teacher/student WAVs of sentence 1 here")
     args = ap.parse_args()
@@ -124,7 +128,7 @@ def main() -> None:
     asr = shared_transcriber()
     rows, t_front, t_teacher, t_student, seconds = [], 0.0, 0.0, 0.0, 0.0
     for name, voice in voices.items():
-        teacher_all, student_all, errs = [], [], {"teacher": [0, 0], "student": [0, 0]}
+        teacher_all, student_all, errs = [], [], {"teacher": [0, 0], "student": [0, 0], "seeds": [0, 0]}
         scores: dict[str, list[dict[str, float]]] = {"teacher": [], "student": []}
         for i, text in enumerate(sentences):
             ids = engine.tokens(engine.phonemize(normalize(text)))
@@ -145,6 +149,10 @@ def main() -> None:
                 errs[key][1] += n
                 if mos is not None:
                     scores[key].append(mos(audio, SR))
+            for seed in range(1, args.seeds):
+                e, n = word_errors(text, asr.transcribe(fast.decode(x, f0, feeds["style"], seed=seed), SR))
+                errs["seeds"][0] += e
+                errs["seeds"][1] += n
             teacher_all.append(teacher)
             student_all.append(student)
             if args.wavs is not None and i == 0:
@@ -158,6 +166,8 @@ def main() -> None:
         corr, gpe, agree, _, fine = f0_agreement(a, b)
         rows.append({"voice": name, "wer_teacher": errs["teacher"][0] / errs["teacher"][1],
                      "wer_student": errs["student"][0] / errs["student"][1],
+                     "wer_student_seeds": (errs["student"][0] + errs["seeds"][0])
+                     / (errs["student"][1] + errs["seeds"][1]),
                      "similarity": float(np.dot(ea, eb) / np.linalg.norm(ea) / np.linalg.norm(eb)),
                      "f0_corr": corr, "gpe": gpe, "f0_corr_fine": fine, "voicing_agree": agree,
                      "lsd_db": lsd_db(a, b), "mcd_db": mcd_db(a, b),
@@ -166,7 +176,8 @@ def main() -> None:
         for key in ("teacher", "student"):
             for k in ("sig", "ovrl"):
                 r[f"dnsmos_{k}_{key}"] = float(np.mean([x[k] for x in scores[key]])) if scores[key] else float("nan")
-        print(f"{name:18} WER {r['wer_teacher']:6.2%} → {r['wer_student']:6.2%}  sim {r['similarity']:.3f}  "
+        seeds = f" (over {args.seeds} seeds {r['wer_student_seeds']:.2%})" if args.seeds > 1 else ""
+        print(f"{name:18} WER {r['wer_teacher']:6.2%} → {r['wer_student']:6.2%}{seeds}  sim {r['similarity']:.3f}  "
               f"F0 r {r['f0_corr']:.3f} GPE {r['gpe']:.3f} fine r {r['f0_corr_fine']:.3f} "
               f"(voicing {r['voicing_agree']:.2f})  LSD {r['lsd_db']:.2f} dB  "
               f"MCD {r['mcd_db']:.2f} dB  level {r['level_db']:+.1f} dB  "
