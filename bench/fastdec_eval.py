@@ -91,6 +91,28 @@ def f0_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int
     return corr, float(gross.mean()), float(both.sum() / max(1, either.sum())), int(both.sum()), fine
 
 
+def en_dev(n: int) -> list[str]:
+    """The first ``n`` sentences of ``shared/texts/en_dev.txt``."""
+    return [s.strip() for s in (SHARED / "texts" / "en_dev.txt").read_text().splitlines() if s.strip()][:n]
+
+
+def eval_voices(engine: KokoroEngine, shipped: bool, clones: int) -> dict:
+    """The shipped voices (sorted) and zero-shot clones of the first ``clones`` dev speakers, from 10-20 s of
+    reference as users give (uncalibrated: the decoders are compared, not the clone)."""
+    voices = dict(sorted(engine.voices().items())) if shipped else {}
+    if clones:
+        import soundfile as sf
+
+        from limelight.voice.clone import clone_voice
+
+        for folder in sorted((SHARED / "voices" / "dev").iterdir())[:clones]:
+            clips = [sf.read(str(c), dtype="float32") for c in sorted(folder.glob("*.flac"))[:3]]
+            sr = clips[0][1]
+            audio = np.concatenate([c[0] for c in clips])[: 20 * sr]
+            voices[f"clone-{folder.name}"] = clone_voice(audio, sr, name=f"clone-{folder.name}", calibrated=False)
+    return voices
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, default=20)
@@ -112,19 +134,8 @@ def main() -> None:
         mos = dnsmos.score
     else:
         print("(no DNSMOS: pip install --no-deps speechmos to add a predicted listener)")
-    sentences = [s.strip() for s in (SHARED / "texts" / "en_dev.txt").read_text().splitlines() if s.strip()]
-    sentences = sentences[: args.sentences]
-    voices = {} if args.no_shipped else dict(sorted(engine.voices().items()))
-    if args.clones:
-        import soundfile as sf
-
-        from limelight.voice.clone import clone_voice
-
-        for folder in sorted((SHARED / "voices" / "dev").iterdir())[: args.clones]:
-            clips = [sf.read(str(c), dtype="float32") for c in sorted(folder.glob("*.flac"))[:3]]
-            sr = clips[0][1]
-            audio = np.concatenate([c[0] for c in clips])[: 20 * sr]  # 10-20 s of reference, as users give
-            voices[f"clone-{folder.name}"] = clone_voice(audio, sr, name=f"clone-{folder.name}")
+    sentences = en_dev(args.sentences)
+    voices = eval_voices(engine, not args.no_shipped, args.clones)
     asr = shared_transcriber()
     rows, t_front, t_teacher, t_student, seconds = [], 0.0, 0.0, 0.0, 0.0
     for name, voice in voices.items():
