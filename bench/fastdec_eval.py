@@ -61,15 +61,20 @@ def mcd_db(a: np.ndarray, b: np.ndarray, n_mels: int = 40, n_ceps: int = 24) -> 
     return float(np.mean(10 / np.log(10) * np.sqrt(2 * np.sum(diff**2, axis=0))))
 
 
-def _f0(x: np.ndarray) -> np.ndarray:
-    """10 ms F0 track (0 = unvoiced): Praat's autocorrelation method when parselmouth is installed (robust to
-    octave errors on the peaky pulse-train waveform), else limelight's own tracker."""
+def f0_track(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame times (s) and a 10 ms F0 track (0 = unvoiced): Praat's autocorrelation method when parselmouth is
+    installed (robust to octave errors on the peaky pulse-train waveform), else limelight's own tracker."""
     try:
         import parselmouth
     except ImportError:
-        return pitch_track(x, SR)[0]
+        f0 = pitch_track(x, SR)[0]
+        return np.arange(f0.size) * 0.01 + 0.02, f0  # 40 ms frames hopped by 10 ms
     pitch = parselmouth.Sound(x.astype(np.float64), SR).to_pitch(time_step=0.01, pitch_floor=60, pitch_ceiling=500)
-    return pitch.selected_array["frequency"]
+    return pitch.xs(), pitch.selected_array["frequency"]
+
+
+def _f0(x: np.ndarray) -> np.ndarray:
+    return f0_track(x)[1]
 
 
 def f0_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int, float]:
@@ -78,7 +83,11 @@ def f0_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int
 
     Pearson r in Hz is ruled by a few frames: on a low male voice 1 % of frames at half the F0 (the teacher's
     creak) take r from 0.99 to 0.88, so both numbers are printed."""
-    fa, fb = _f0(a), _f0(b)
+    return f0_agreement_tracks(_f0(a), _f0(b))
+
+
+def f0_agreement_tracks(fa: np.ndarray, fb: np.ndarray) -> tuple[float, float, float, int, float]:
+    """:func:`f0_agreement` of two F0 tracks already computed."""
     n = min(len(fa), len(fb))
     fa, fb = fa[:n], fb[:n]
     both = (fa > 0) & (fb > 0)

@@ -19,8 +19,9 @@ import argparse
 import os
 
 import numpy as np
-from fastdec_eval import SR, _f0, en_dev, eval_voices, f0_agreement
+from fastdec_eval import en_dev, eval_voices, f0_agreement_tracks, f0_track
 
+from limelight.engine.fastdec import dsp
 from limelight.engine.fastdec.decoder import FastDecoder
 from limelight.engine.kokoro import KokoroEngine, _session_options
 from limelight.text.normalize import normalize
@@ -43,18 +44,14 @@ def _float_teacher(model_path):
     return run
 
 
-def attribution(teacher: np.ndarray, student: np.ndarray, f0_input: np.ndarray) -> tuple[int, int, int]:
-    """Gross teacher–student frames, and how many of them have the student / the teacher within 20 % of the
-    F0 input (80 frames per second, interpolated to Praat's frame times)."""
-    import parselmouth
-
-    pitch = parselmouth.Sound(teacher.astype(np.float64), SR).to_pitch(time_step=0.01, pitch_floor=60,
-                                                                       pitch_ceiling=500)
-    times = pitch.xs()
-    ft, fs = _f0(teacher), _f0(student)
-    n = min(len(ft), len(fs), len(times))
-    ft, fs, times = ft[:n], fs[:n], times[:n]
-    fin = np.interp(times, (np.arange(f0_input.size) + 0.5) / 80.0, f0_input)
+def attribution(teacher: tuple[np.ndarray, np.ndarray], student: np.ndarray, f0_input: np.ndarray
+                ) -> tuple[int, int, int]:
+    """Gross frames between the teacher's track (times, F0) and the student's F0 track, and how many of them
+    have the student / the teacher within 20 % of the F0 input (interpolated to the track's frame times)."""
+    times, ft = teacher
+    n = min(len(ft), len(student))
+    ft, fs, times = ft[:n], student[:n], times[:n]
+    fin = np.interp(times, (np.arange(f0_input.size) + 0.5) * dsp.HOP / dsp.SAMPLE_RATE, f0_input)
     both = (ft > 0) & (fs > 0)
     gross = both & (np.abs(fs / np.where(ft > 0, ft, 1.0) - 1) > 0.2)
     near = lambda f: np.abs(f[gross] / np.maximum(fin[gross], 1.0) - 1) <= 0.2  # noqa: E731
@@ -89,13 +86,14 @@ def main() -> None:
             fin.append(f0[0])
             if float_teacher is not None:
                 tf.append(float_teacher(x, f0, feeds["style"])[: teacher.size])
-        a, b = np.concatenate(t8), np.concatenate(st)
+        teacher = f0_track(np.concatenate(t8))  # each rendering is tracked once
+        student = f0_track(np.concatenate(st))[1]
         self_r = "—"
         if tf:
-            r, gpe, *_ = f0_agreement(a, np.concatenate(tf))
+            r, gpe, *_ = f0_agreement_tracks(teacher[1], f0_track(np.concatenate(tf))[1])
             self_r = f"r {r:.3f} GPE {gpe:.2%}"
-        r, gpe, *_ = f0_agreement(a, b)
-        gross, student_ok, teacher_ok = attribution(a, b, np.concatenate(fin))
+        r, gpe, *_ = f0_agreement_tracks(teacher[1], student)
+        gross, student_ok, teacher_ok = attribution(teacher, student, np.concatenate(fin))
         print(f"{name:16} {self_r:>22} {f'r {r:.3f} GPE {gpe:.2%}':>20} "
               f"{f'{gross}: {student_ok} / {teacher_ok}':>52}", flush=True)
 
