@@ -131,7 +131,8 @@ def _explain(text: str, args: argparse.Namespace) -> int:
             labels = ",".join(d.get("labels", ()) or ())
             who = f"{row['speaker']}/{row['voice']}"
             what = (row["text"][:41] + "...") if len(row["text"]) > 44 else row["text"]
-            print(f"{i:>3} {kind:7} {row['where']:7} {who:22} {what:44} speed={row['speed']:g} {detail}"
+            lang = f"lang={row['language']}" + (" (detected)" if row.get("language_source") == "detected" else "")
+            print(f"{i:>3} {kind:7} {row['where']:7} {who:22} {what:44} {lang} speed={row['speed']:g} {detail}"
                   + (f" [{labels}]" if labels else ""))
         elif kind == "pause":
             print(f"{i:>3} {kind:7} {'':7} {'':22} {row['seconds']:.2f} s ({row['reason']})")
@@ -214,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("-o", "--output", help="output WAV path (required unless --explain)")
     say.add_argument("--voice", help="voice name or blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate multiplier (default 1.0)")
-    say.add_argument("--language", default="en", help="language code (default en)")
+    say.add_argument("--language", default=None,
+                     help="language of the text the script does not mark (default: detected per segment); "
+                          "a script's own language=\"…\" always wins, and a --language that contradicts it "
+                          "is an error")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
     say.add_argument("--model", help="Kokoro ONNX model path or URL (default: the shipped int8 model)")
     say.add_argument("--decoder", default=None, choices=["fast", "kokoro"],

@@ -243,6 +243,8 @@ class Performer:
                 d = item.direction
                 rows.append({"kind": "speech", "where": f"{item.line}:{item.col}", "speaker": item.speaker_id,
                              "voice": run.voices[item.speaker_id].name, "text": item.text,
+                             "language": item.language,
+                             "language_source": _language_sources(run.script).get((item.line, item.col)),
                              "est_s": item.est_s, "speed": round(item.speed, 3),
                              "direction": _direction_dict(d)})
             elif isinstance(item, SilenceItem):
@@ -280,10 +282,10 @@ class Performer:
         if not any(ch.isalnum() for ch in script.plain_text()) and not any(
                 type(seg).__name__ == "EventSegment" for seg in script.segments):
             raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")
-        if options.language:
-            from .text.phonemes import espeak_voice
+        from .text.language import check_speakable, resolve_languages
 
-            espeak_voice(options.language)  # validates, listing supported codes
+        script = resolve_languages(script, options.language)  # the script's word, then the option, then detection
+        check_speakable(script, self.engine)
         seed = options.seed if options.seed >= 0 else secrets.randbelow(2**31 - 1)
         run = _Run(script=script, options=options, seed=seed, rng=np.random.default_rng(seed), voices={})
         run.voices = self._cast(run)
@@ -379,19 +381,13 @@ class Performer:
         return run.items
 
     def _make_plan(self, run: _Run) -> list[PlanItem]:
-        language = run.options.language
-
         def count(text: str, lang: str) -> int:
-            return len(self._tokens(text, language or lang))
+            return len(self._tokens(text, lang))
 
         def direction_for(seg: TextSegment) -> Any:
             return self._direction(run, seg)
 
-        script = run.script
-        if language:
-            script = replace(script, segments=tuple(replace(s, language=language) if isinstance(s, TextSegment)
-                                                    else s for s in script.segments))
-        return plan_script(script, count_tokens=count, direction_for=direction_for,
+        return plan_script(run.script, count_tokens=count, direction_for=direction_for,
                            speed_for=lambda d: self._speed(run, d),
                            rate_for=lambda seg: voice_tokens_per_second(run.voices[seg.speaker_id]))
 
@@ -523,6 +519,7 @@ class Performer:
             "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
             "direction": _direction_dict(chunk.direction), "pitch_in_engine": bool(pitch),
             "line": chunk.line, "col": chunk.col,
+            "language_source": _language_sources(run.script).get((chunk.line, chunk.col)),
         }
         return audio, report
 
@@ -593,7 +590,13 @@ class Performer:
             "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in run.sounds],
             "scene": run.scenes[0].get("report") if run.scenes and "report" in run.scenes[0] else None,
             "not_applied": run.not_applied,
+            "languages": sorted({s.language for s in run.script.text_segments()}),
         }
+
+
+def _language_sources(script: Script) -> dict[tuple[int, int], str]:
+    """(line, col) of each text segment → where its language came from (script, option, detected)."""
+    return {(s.line, s.col): s.language_source for s in script.text_segments()}
 
 
 def _direction_dict(direction: Any) -> dict[str, Any] | None:

@@ -43,6 +43,7 @@ def words(text: str, language: str = "en") -> list[str]:
 
     Japanese and Chinese are written without spaces, so their units are characters (the ratio is then a
     character error rate)."""
+    text = fold_script(text, language)
     if language.split("-")[0].lower() in _CHARACTER_LANGUAGES:
         return [c for c in unicodedata.normalize("NFKC", text) if c.isalnum()]
     text = normalize(text, language)
@@ -53,6 +54,24 @@ def words(text: str, language: str = "en") -> list[str]:
         text = _american(text)
     tokens = [w.strip("'") for w in text.split() if w.strip("'")]
     return _join_spelled(tokens)
+
+
+def fold_script(text: str, language: str = "en") -> str:
+    """One script and one way of writing numbers per language, so that Whisper's choices are not counted as
+    errors and real ones are not hidden: Chinese → simplified characters (zhconv's MediaWiki table) with
+    digits as Chinese numerals (cn2an); Japanese digits → kanji numerals; Hindi written in Urdu script (as
+    Whisper base often writes it) → Devanagari, letter by letter (:mod:`limelight.check.fold`); other
+    languages' digits → words (num2words), as both the script and a transcript may write either."""
+    from .fold import fold_numbers, urdu_to_devanagari
+
+    lang = language.split("-")[0].lower()
+    if lang == "zh":
+        import zhconv
+
+        text = zhconv.convert(text, "zh-cn")
+    elif lang == "hi":
+        text = urdu_to_devanagari(text)
+    return fold_numbers(text, lang)
 
 
 def _join_spelled(tokens: list[str]) -> list[str]:

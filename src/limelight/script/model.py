@@ -34,7 +34,13 @@ class Speaker:
 
 @dataclass(frozen=True)
 class TextSegment:
-    """Words one speaker says, with the stage direction and register in effect for them."""
+    """Words one speaker says, with the stage direction and register in effect for them.
+
+    ``language_source`` says where ``language`` came from: ``"script"`` (a ``language="…"`` attribute, which
+    wins over everything), ``"default"`` (nothing said it: ``language`` is a placeholder until
+    :func:`limelight.text.language.resolve_languages` sets it), ``"option"`` (the caller's explicit language)
+    or ``"detected"``.
+    """
 
     text: str
     speaker_id: str
@@ -43,6 +49,7 @@ class TextSegment:
     language: str
     line: int
     col: int
+    language_source: str = "script"
 
 
 @dataclass(frozen=True)

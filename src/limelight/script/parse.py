@@ -63,6 +63,7 @@ class _Frame:
     voice: str | None = None
     gender: str | None = None
     language: str = DEFAULT_LANGUAGE
+    language_given: bool = False  # set by a language="…" attribute here or on what this frame inherits from
     register: str | None = None
     name: str | None = None
     action: str | None = None
@@ -78,6 +79,7 @@ class _Declared:
     gender: str
     language: str
     pos: int
+    language_given: bool = False
 
 
 class _Segments:
@@ -174,7 +176,8 @@ class _Segments:
         line, col = self.src.line_col(pos)
         register = frame.action_register or frame.register
         self.segments.append(TextSegment(text, self.speaker_id(frame, pos), frame.action, register,
-                                         frame.language, line, col))
+                                         frame.language, line, col,
+                                         language_source="script" if frame.language_given else "default"))
 
     @property
     def frame(self) -> _Frame:
@@ -400,17 +403,21 @@ class _MarkupParser(_Segments):
             value = own or (getattr(declared, attr) if declared else None)
             setattr(frame, attr, value or (getattr(inherit, attr) if inherit else None))
         if "language" in attrs:
-            frame.language = schema.language(src, attrs["language"])
+            frame.language, frame.language_given = schema.language(src, attrs["language"]), True
         elif declared is not None:
-            frame.language = declared.language
+            frame.language, frame.language_given = declared.language, declared.language_given
+        elif inherit is not None:
+            frame.language, frame.language_given = inherit.language, inherit.language_given
         else:
-            frame.language = inherit.language if inherit else (self.root_language or DEFAULT_LANGUAGE)
+            frame.language = self.root_language or DEFAULT_LANGUAGE
+            frame.language_given = self.root_language is not None
         if "register" in attrs:
             frame.register = schema.register(src, attrs["register"])
         elif inherit is not None:
             frame.register = inherit.register
         if name and declared is None and frame.voice and frame.gender:
-            self.declared[name] = _Declared(frame.voice, frame.gender, frame.language, frame.pos)
+            self.declared[name] = _Declared(frame.voice, frame.gender, frame.language, frame.pos,
+                                            frame.language_given)
 
     def _set_scene(self, frame: _Frame, scene: str | None, shot: str | None) -> None:
         shot = shot.lower() if shot else None
