@@ -50,17 +50,17 @@ class Limelight:
         """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices."""
         return resolve_voice(spec, self.voices(), self.engine.default_voice)
 
-    def sentences(self, text: str, language: str = "en") -> list[str]:
+    def sentences(self, text: str, language: str | None = None) -> list[str]:
         """The normalised sentences `infer` will speak, in order."""
         if not isinstance(text, str) or not text.strip():
             raise LimelightError("text is empty", field="text")
-        sentences = split_sentences(normalize(text, language))
+        sentences = split_sentences(normalize(text, language or _detect(text)))
         if not any(ch.isalnum() for s in sentences for ch in s):
             raise LimelightError("text has nothing to speak (no letters or digits)", field="text")
         return sentences
 
     def infer(self, text: str, path: str | os.PathLike[str] | None = None, voice: str | Voice | None = None,
-              speed: float = 1.0, language: str = "en") -> np.ndarray:
+              speed: float = 1.0, language: str | None = None) -> np.ndarray:
         """Speak ``text``; returns float32 audio and also writes a WAV when ``path`` is given."""
         if path is not None:
             check_writable(path)
@@ -70,7 +70,7 @@ class Limelight:
         return audio
 
     def infer_stream(self, text: str, chunk_size: int = 1, voice: str | Voice | None = None, speed: float = 1.0,
-                     language: str = "en") -> Iterator[np.ndarray]:
+                     language: str | None = None) -> Iterator[np.ndarray]:
         """Yield audio as it is made: ``chunk_size`` sentences per chunk (1 = lowest first-audio latency).
 
         The chunks concatenate to exactly what `infer` returns: the pause after each sentence is part of the
@@ -79,6 +79,8 @@ class Limelight:
         if chunk_size < 1:
             raise LimelightError("chunk_size must be at least 1", field="chunk_size")
         v = self.voice(voice)
+        if language is None and isinstance(text, str) and text.strip():
+            language = _detect(text)  # no language given: the text's own (see limelight.text.language)
         sentences = self.sentences(text, language)
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
         pending: list[np.ndarray] = []
@@ -91,7 +93,8 @@ class Limelight:
                 pending = []
 
     def infer_batch(self, texts: Iterable[str], out_dir: str | os.PathLike[str] | None = None,
-                    voice: str | Voice | None = None, speed: float = 1.0, language: str = "en") -> list[np.ndarray]:
+                    voice: str | Voice | None = None, speed: float = 1.0,
+                    language: str | None = None) -> list[np.ndarray]:
         """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … there."""
         items = list(texts)
         folder = Path(out_dir) if out_dir is not None else None
@@ -102,3 +105,9 @@ class Limelight:
             path = folder / f"{i:04d}.wav" if folder is not None else None
             results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language))
         return results
+
+
+def _detect(text: str) -> str:
+    from .text.language import detect_languages
+
+    return detect_languages([text])[0]

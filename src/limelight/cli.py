@@ -220,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "a script's own language=\"…\" always wins, and a --language that contradicts it "
                           "is an error")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
-    say.add_argument("--model", help="Kokoro ONNX model path or URL (default: the shipped int8 model)")
+    say.add_argument("--model", help="model path or URL: a Kokoro ONNX (default: the shipped int8 model), or with "
+                                     "--engine piper any Piper voice VOICE.onnx (VOICE.onnx.json beside it; "
+                                     "default: the shipped en_US-joe-medium); URLs are cached, #sha256=… checks them")
     say.add_argument("--decoder", default=None, choices=["fast", "kokoro"],
                      help="Kokoro's waveform generator: the distilled fast one (default with the shipped model) "
                           "or the original")

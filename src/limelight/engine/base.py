@@ -40,7 +40,8 @@ def check_decoder(decoder: str | None) -> None:
 
 def load_engine(name: str = "kokoro", *, model: str | None = None, device: str = "cpu",
                 threads: int | None = None, decoder: str | None = None) -> Engine:
-    """Build an engine by name. ``model`` overrides the model file (path or URL, Kokoro only).
+    """Build an engine by name. ``model`` overrides the model file (path or URL): a Kokoro ONNX for
+    ``kokoro``, any Piper voice (``VOICE.onnx`` with ``VOICE.onnx.json`` beside it) for ``piper``.
 
     ``device="cuda"`` (or ``"cuda:N"``) gives Kokoro in PyTorch (:mod:`.cuda`), imported only then, so the
     CPU path never loads torch. ``decoder`` picks Kokoro's waveform generator on the CPU: ``"fast"`` (the
@@ -61,9 +62,7 @@ def load_engine(name: str = "kokoro", *, model: str | None = None, device: str =
 
         return KokoroEngine(model=model, threads=threads, decoder=decoder)
     if name == "piper":
-        if model is not None:
-            raise LimelightError("--model applies to the kokoro engine only", field="model")
         from .piper import PiperEngine
 
-        return PiperEngine(threads=threads)
+        return PiperEngine(threads=threads, model=model)  # model: any Piper voice (path or URL), else joe
     raise LimelightError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}", field="engine")
