@@ -52,8 +52,8 @@ def _voice(kind: str, engine):  # -> Voice
 
         from limelight.voice.clone import clone_voice
 
-        files = sorted((SHARED / "voices" / "dev" / CLONE_SPEAKER).glob("*.flac"))[:3]
-        audio = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
+        files = sorted((SHARED / "voices" / "dev" / CLONE_SPEAKER).glob("*.flac"))[:2]
+        audio = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])[: 25 * 16_000]
         return clone_voice(audio, 16_000, "clone", engine=engine)
     raise SystemExit(f"unknown voice kind {kind!r}")
 
@@ -84,12 +84,16 @@ def main() -> None:
     ap.add_argument("--langs", help="comma-separated codes (default: all in the set)")
     ap.add_argument("--voices", default="shipped", help="comma-separated: shipped, designed, clone")
     ap.add_argument("--no-baseline", action="store_true", help="skip the espeak-only column")
+    ap.add_argument("--per-lang", type=int, default=0, help="at most N sentences per language (0: all)")
     ap.add_argument("--show", action="store_true", help="print each transcript")
     args = ap.parse_args()
     from limelight.text.normalize import normalize
 
     langs = set(args.langs.split(",")) if args.langs else None
     rows = _rows(args.set, langs)
+    if args.per_lang:
+        seen: dict[str, int] = defaultdict(int)
+        rows = [r for r in rows if (seen.__setitem__(r[0], seen[r[0]] + 1) or seen[r[0]]) <= args.per_lang]
     engine = load_engine("kokoro")
     asr = shared_transcriber()
     kinds = args.voices.split(",")

@@ -26,6 +26,7 @@ import numpy as np
 
 from .audio.loudness import fade_edges, integrated_lufs, match_loudness
 from .engine import load_engine
+from .engine.piper import is_piper_spec, piper_speaker_voice, voice_engine
 from .errors import LimelightError
 from .plan import (
     CHUNK_MAX_S,
@@ -41,6 +42,7 @@ from .plan import (
 )
 from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, voice_tokens_per_second
 from .script import Script, TextSegment, parse
+from .text.language import check_speakable, resolve_languages
 from .voice import Voice, resolve_voice
 
 CHUNK_GAP_S = 0.3
@@ -282,13 +284,18 @@ class Performer:
         if not any(ch.isalnum() for ch in script.plain_text()) and not any(
                 type(seg).__name__ == "EventSegment" for seg in script.segments):
             raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")
-        from .text.language import check_speakable, resolve_languages
-
         script = resolve_languages(script, options.language)  # the script's word, then the option, then detection
-        check_speakable(script, self.engine)
+        piper_speakers = {sp.id for sp in script.speakers if is_piper_spec(sp.voice)}
+        check_speakable(replace(script, segments=tuple(
+            s for s in script.segments if getattr(s, "speaker_id", None) not in piper_speakers)), self.engine)
         seed = options.seed if options.seed >= 0 else secrets.randbelow(2**31 - 1)
         run = _Run(script=script, options=options, seed=seed, rng=np.random.default_rng(seed), voices={})
         run.voices = self._cast(run)
+        for sid, voice in run.voices.items():  # a speaker with its own Piper voice speaks only that voice's language
+            own = voice_engine(voice)
+            if own is not None:
+                check_speakable(replace(script, segments=tuple(
+                    s for s in script.segments if getattr(s, "speaker_id", None) == sid)), own)
         if options.mode == "voice_design":
             run.script = self._design_preview_script(run)
         return run
@@ -316,6 +323,8 @@ class Performer:
                 voices[speaker.id] = cloned
             elif opts.voice is not None:
                 voices[speaker.id] = resolve_voice(opts.voice, available, self.engine.default_voice)
+            elif is_piper_spec(speaker.voice):  # voice="piper:VOICE.onnx": this speaker speaks through Piper
+                voices[speaker.id] = piper_speaker_voice(str(speaker.voice))
             elif speaker.voice and speaker.voice.strip() in available:
                 voices[speaker.id] = available[speaker.voice.strip()]
             elif speaker.voice and self._design_voice is not None and self.engine.name == "kokoro":
@@ -392,7 +401,10 @@ class Performer:
                            rate_for=lambda seg: voice_tokens_per_second(run.voices[seg.speaker_id]))
 
     def _tokens(self, text: str, language: str) -> list[int] | str:
-        phonemes = self.engine.phonemize(text, language)
+        try:
+            phonemes = self.engine.phonemize(text, language)
+        except LimelightError:  # a language only a speaker's own Piper voice speaks: estimate by characters
+            return text
         tokens = getattr(self.engine, "tokens", None)
         return tokens(phonemes) if tokens else phonemes
 
@@ -454,6 +466,11 @@ class Performer:
                 if j:
                     parts.append(clause_gap)
                 extra = {"pitch": pitch} if pitch else {}
+                own = voice_engine(voice)
+                if own is not None:  # the speaker's own Piper voice, at its own rate, brought to ours
+                    parts.append(_resample(own.synthesize(piece, voice, speed=speed, language=chunk.language),
+                                           own.sample_rate, self.sample_rate))
+                    continue
                 parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language, **extra))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
@@ -592,6 +609,15 @@ class Performer:
             "not_applied": run.not_applied,
             "languages": sorted({s.language for s in run.script.text_segments()}),
         }
+
+
+def _resample(audio: np.ndarray, sr: int, target: int) -> np.ndarray:
+    if sr == target:
+        return audio
+    from scipy.signal import resample_poly
+
+    g = int(np.gcd(sr, target))
+    return resample_poly(audio, target // g, sr // g).astype(np.float32)
 
 
 def _language_sources(script: Script) -> dict[tuple[int, int], str]:

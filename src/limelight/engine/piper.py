@@ -129,3 +129,35 @@ def _language_code(config_path: Path) -> str:
     data = json.loads(Path(config_path).read_text(encoding="utf-8"))
     code = (data.get("language") or {}).get("code") or (data.get("espeak") or {}).get("voice") or "en"
     return str(code).replace("_", "-").lower()
+
+
+PIPER_PREFIX = "piper:"
+
+
+@lru_cache(maxsize=8)
+def piper_engine(model: str) -> PiperEngine:
+    """One loaded engine per Piper voice a script names (kept for the process, like Kokoro's model)."""
+    return PiperEngine(model=model)
+
+
+def is_piper_spec(spec: str | None) -> bool:
+    """True for a script voice like ``voice="piper:de_DE-thorsten-medium.onnx"`` (a path or URL after it)."""
+    return bool(spec) and spec.strip().lower().startswith(PIPER_PREFIX)  # type: ignore[union-attr]
+
+
+def piper_speaker_voice(spec: str) -> Voice:
+    """The `Voice` for a speaker whose script names a Piper voice; `voice_engine` finds its engine again."""
+    from dataclasses import replace
+
+    model = spec.strip()[len(PIPER_PREFIX):].strip()
+    if not model:
+        raise VoiceError("voice=\"piper:…\" needs a Piper voice path or URL after piper:", field="voice")
+    engine = piper_engine(model)
+    voice = engine.voices()[engine.default_voice]
+    return replace(voice, language=engine.language, meta={**voice.meta, "piper_model": model})
+
+
+def voice_engine(voice: Voice) -> PiperEngine | None:
+    """The Piper engine that speaks ``voice`` when a script named one for its speaker, else None."""
+    model = voice.meta.get("piper_model") if voice.meta else None
+    return piper_engine(str(model)) if model else None
