@@ -139,3 +139,21 @@ def test_piper_voice_without_config_is_a_clear_error(tmp_path):
     (tmp_path / "voice.onnx.json").write_text(json.dumps({"audio": {}}), encoding="utf-8")
     with pytest.raises(LimelightError, match="cannot load Piper voice"):
         load_engine("piper", model=str(lone))
+
+
+def test_a_script_names_a_piper_voice_per_speaker(piper_copy, transcriber):
+    from limelight.check.wer import word_errors
+    from limelight.perform import Performer
+
+    performer = Performer()
+    script = _markup(f'<speak voice="piper:{piper_copy}" gender="male">The red boat is on the lake.</speak>'
+                     '<speak voice="a calm woman" gender="female">The green bird sings in the tree.</speak>')
+    perf = performer.perform(script, validate=False, seed=1)
+    assert perf.sample_rate == 24_000
+    assert [v["name"] for v in perf.metadata["voices"].values()] == ["en_US-joe-medium", "designed"]
+    heard = transcriber.transcribe(perf.audio, perf.sample_rate)
+    errors, _ = word_errors("The red boat is on the lake. The green bird sings in the tree.", heard)
+    assert errors <= 2, heard
+    french = _markup(f'<speak voice="piper:{piper_copy}" gender="male">Nous partons demain matin pour Lyon.</speak>')
+    with pytest.raises(LimelightError, match="unsupported language 'fr'; supported: en, en-us \\(piper engine\\)"):
+        performer.explain(french)
