@@ -54,8 +54,9 @@ class GenerateRequest(BaseModel):
                                "and reported as not applied in this build, like vc_steps.")
     voice: str | None = Field(None, max_length=200, description="Extension: a voice name or blend "
                               "('jf_alpha:0.7,jm_kumo:0.3'); overrides the markup's voice description.")
-    language: str | None = Field(None, max_length=16, description="Extension: language code overriding the "
-                                 "script's (e.g. 'en', 'ja').")
+    language: str | None = Field(None, max_length=16, description="Extension: language code (e.g. 'en', 'ja') "
+                                 "of the text the script does not mark; unset: detected per segment. A "
+                                 "script's own language=\"…\" wins; one that contradicts this is a 422.")
 
     model_config = ConfigDict(extra="forbid")
 

@@ -30,9 +30,9 @@ from ..errors import LimelightError
 #: Latin-script languages detection chooses between (those some engine here can speak).
 LATIN_CANDIDATES = ("en", "es", "fr", "it", "pt", "de", "sw")
 #: Minimum letters for a Latin segment to be judged on its own rather than by the script's overall language.
-MIN_LETTERS = 12
+MIN_LETTERS = 10
 #: py3langid's normalised probability below which a segment falls back to the script's overall language.
-MIN_CONFIDENCE = 0.8
+MIN_CONFIDENCE = 0.5
 
 # Unicode script → language. Kana and Han are handled together (see _script_language).
 _SCRIPT_LANGUAGE = {"hangul": "ko", "devanagari": "hi", "arabic": "ar", "cyrillic": "ru", "greek": "el",
@@ -142,6 +142,9 @@ def detect_language(text: str, context: str | None = None, japanese_context: boo
     if decided:
         return decided
     fallback = context or "en"
+    voted = _vote(text)  # decisive function words settle even a short segment ("Je ne sais pas.")
+    if voted is not None:
+        return voted
     if counts["latin"] < MIN_LETTERS:
         return fallback
     lang, confidence = identify_latin(text)
