@@ -34,6 +34,9 @@ _TIED_TO_KOKORO: list[tuple[str, str]] = sorted({
     "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
 }.items())
 _TIE = "^"
+# Symbols espeak uses for the fallback languages (ko, ru, ar) that Kokoro has no token for: the nearest one
+# it has, instead of dropping the sound.
+_NEAREST: list[tuple[str, str]] = [("ɫ", "l"), ("ɭ", "l"), ("ħ", "h"), ("ʕ", "ʔ"), ("\u032a", "")]
 
 # espeak's English output → the symbols Kokoro was trained on (misaki's inventory). Order matters:
 # multi-character sequences first.
@@ -136,6 +139,8 @@ def _espeak_tied(text: str, voice: str) -> str:
     for src, dst in _TIED_TO_KOKORO:
         ipa = ipa.replace(src, dst)
     ipa = ipa.replace(_TIE, "").replace("-", "")
+    for src, dst in _NEAREST:
+        ipa = ipa.replace(src, dst)
     # Nasal vowels stay a vowel + combining tilde (U+0303, in Kokoro's vocabulary); NFC would fuse ẽ, ã, õ
     # into single code points Kokoro has no token for, and the nasality would be dropped.
     return "".join(_untilde(c) for c in unicodedata.normalize("NFC", ipa))
