@@ -57,6 +57,9 @@ class GenerateRequest(BaseModel):
     language: str | None = Field(None, max_length=16, description="Extension: language code (e.g. 'en', 'ja') "
                                  "of the text the script does not mark; unset: detected per segment. A "
                                  "script's own language=\"…\" wins; one that contradicts this is a 422.")
+    timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
+                             "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
+                             "chunk's own words.")
 
     model_config = ConfigDict(extra="forbid")
 
