@@ -163,7 +163,7 @@ def _cmd_voices(args: argparse.Namespace) -> int:
         VoiceLibrary().delete(args.delete)
         print(f"deleted voice {args.delete}", file=sys.stderr)
         return 0
-    tts = Limelight(engine=args.engine)
+    tts = Limelight(engine=args.engine, model=args.model)
     default = tts.engine.default_voice
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     voices = sub.add_parser("voices", help="list available voices (* marks the default)")
     voices.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
+    voices.add_argument("--model", help="the model whose voices to list (e.g. a Piper voice VOICE.onnx)")
     voices.add_argument("--delete", metavar="NAME", help="delete a saved voice from the library")
     voices.set_defaults(func=_cmd_voices)
 
