@@ -157,3 +157,28 @@ def test_a_script_names_a_piper_voice_per_speaker(piper_copy, transcriber):
     french = _markup(f'<speak voice="piper:{piper_copy}" gender="male">Nous partons demain matin pour Lyon.</speak>')
     with pytest.raises(LimelightError, match="unsupported language 'fr'; supported: en, en-us \\(piper engine\\)"):
         performer.explain(french)
+
+
+@pytest.mark.parametrize(("language", "text", "spoken"), [
+    ("de", "Am 1. Mai um 10:30 Uhr.", "Am ersten Mai um 10 Uhr 30."),
+    ("de", "Der 3. Oktober ist frei. 9. November.", "Der dritte Oktober ist frei. Neunter November."),
+    ("zh", "明天10:30见面。", "明天10点30分见面。"),
+    ("it", "Il 1° maggio.", "Il primo maggio."),
+    ("fr", "Le 14 juillet 2025 à 8 heures.", "Le 14 juillet 2025 à 8 heures."),  # espeak reads these itself
+])
+def test_numbers_and_dates_per_language(language, text, spoken):
+    from limelight.text.normalize import normalize
+
+    assert normalize(text, language) == spoken
+
+
+def test_phonemes_keep_nasal_vowels_and_use_kokoros_symbols():
+    from limelight.engine.kokoro import kokoro_vocab
+    from limelight.text.phonemes import phonemize
+
+    vocab = kokoro_vocab()
+    hindi = phonemize("मेरा भाई दिल्ली में एक बैंक में काम करता है।", "hi")
+    assert "\u0303" in hindi and all(c in vocab for c in hindi)  # ẽ kept as e + combining tilde
+    assert "ʧ" in phonemize("Ocho.", "es")  # espeak's tied t^ʃ → Kokoro's one symbol
+    chinese = phonemize("我们明天见面。", "zh")
+    assert any(arrow in chinese for arrow in "↓→↗↘") and not any(c.isdigit() for c in chinese)

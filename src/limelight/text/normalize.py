@@ -204,9 +204,49 @@ def normalize(text: str, language: str = "en") -> str:
     text = re.sub(r"[\u201c\u201d]", '"', text)
     text = re.sub(r"[\u2013\u2014]", " — ", text)
     if not language.lower().startswith("en"):
-        return re.sub(r"\s+", " ", text).strip()
+        return re.sub(r"\s+", " ", _other_language(text, language.split("-")[0].lower())).strip()
     text = _abbreviations(text)
     if re.search(r"\d", text):
         for pattern, fn in _RULES:
             text = pattern.sub(fn, text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# Other languages: espeak-ng (and cn2an for Chinese, pyopenjtalk for Japanese) read plain numbers, years and
+# most dates well in their own language (measured: "el 8 de octubre de 2023", "le 1er mai", "às 10:30" come
+# out right). These rules fix the forms they misread.
+_DE_MONTHS = ("Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember")
+
+
+def _de_date(m: re.Match[str]) -> str:
+    """German "am 1. Mai" → "am ersten Mai" (espeak says "eins. Mai"): the ending follows the word before."""
+    word = num2words(int(m.group("d")), lang="de", to="ordinal")
+    pre = m.group("pre")
+    if pre:  # "der dritte Oktober"; "am/vom/den dritten Oktober"
+        return f"{pre}{word}{'' if pre.strip().lower() == 'der' else 'n'} {m.group('mon')}"
+    # Capitalised: after "… 2024." a lower-case word would make espeak read the year as an ordinal.
+    return f"{word.capitalize()}r {m.group('mon')}"
+
+
+def _zh_time(m: re.Match[str]) -> str:
+    """Chinese "10:30" → "10点30分" (cn2an then reads the digits; a bare colon is read as nothing)."""
+    h, mi = int(m.group("h")), int(m.group("m"))
+    return f"{h}点" + (f"{mi}分" if mi else "")
+
+
+_OTHER_RULES: dict[str, list[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]]] = {
+    "de": [
+        (re.compile(r"(?P<pre>\b(?i:am|vom|zum|bis zum|dem|den|seit dem|der)\s+)?\b(?P<d>[1-9]|[12]\d|3[01])\.\s+"
+                    r"(?P<mon>" + _DE_MONTHS + r")\b"), _de_date),
+        (re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)\s*Uhr\b"),
+         lambda m: f"{int(m.group('h'))} Uhr" + (f" {int(m.group('m'))}" if int(m.group("m")) else "")),
+    ],
+    "it": [(re.compile(r"\b1\s?°(?=\s+[a-z])"), "primo")],
+    "zh": [(re.compile(r"(?<!\d)(?P<h>[01]?\d|2[0-3])[:：](?P<m>[0-5]\d)(?!\d)"), _zh_time)],
+}
+
+
+def _other_language(text: str, language: str) -> str:
+    for pattern, repl in _OTHER_RULES.get(language, []):
+        text = pattern.sub(repl, text)
+    return text
