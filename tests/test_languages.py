@@ -182,3 +182,41 @@ def test_phonemes_keep_nasal_vowels_and_use_kokoros_symbols():
     assert "ʧ" in phonemize("Ocho.", "es")  # espeak's tied t^ʃ → Kokoro's one symbol
     chinese = phonemize("我们明天见面。", "zh")
     assert any(arrow in chinese for arrow in "↓→↗↘") and not any(c.isdigit() for c in chinese)
+
+
+def test_piper_voice_by_url_uses_the_checked_download_cache(piper_copy, tmp_path, monkeypatch):
+    """A Piper voice URL (model + its .json beside it) goes through --model's cache: a wrong checksum is refused,
+    the right one loads, and a second load does not download again."""
+    import functools
+    import http.server
+    import threading
+
+    from limelight.engine import load_engine
+    from limelight.engine.model_file import sha256_file
+
+    counts: dict[str, int] = {}
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            counts[self.path] = counts.get(self.path, 0) + 1
+            return super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(Handler, directory=str(piper_copy.parent)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LIMELIGHT_CACHE", str(tmp_path / "cache"))
+    digest = sha256_file(piper_copy)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/{piper_copy.name}"
+    try:
+        with pytest.raises(LimelightError, match="failed its sha256 check"):
+            load_engine("piper", model=f"{url}#sha256={'0' * 64}")
+        engine = load_engine("piper", model=f"{url}#sha256={digest}")
+        load_engine("piper", model=f"{url}#sha256={digest}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert counts[f"/{piper_copy.name}"] == 2  # the refused download, then one good one
+    assert engine.language == "en-us" and engine.model_path.is_relative_to(tmp_path / "cache")
