@@ -145,9 +145,18 @@ class VoiceInfo(BaseModel):
     source: str = "shipped"
 
 
+class DamagedVoice(BaseModel):
+    """A saved voice whose file cannot be read: listed so it can be seen and deleted; nothing else uses it."""
+
+    name: str
+    error: str
+
+
 class VoiceList(BaseModel):
     default: str
     voices: list[VoiceInfo]
+    damaged: list[DamagedVoice] = Field(default_factory=list, description="Saved voices whose files cannot be "
+                                        "read (delete them with DELETE /voices/{name}).")
     openai_aliases: dict[str, str] = Field(..., description="OpenAI voice name → the limelight voice it plays.")
 
 

@@ -8,6 +8,7 @@ on first use instead, once, under a lock. Performers are cached per engine, so s
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,8 @@ from .pool import WorkerPool
 from .reference import FetchPolicy, ReferenceFetcher
 from .settings import Settings
 
+log = logging.getLogger("limelight.serve")
+
 
 class ServerState:
     def __init__(self, settings: Settings, performer: Any = None) -> None:
@@ -25,6 +28,7 @@ class ServerState:
         self._performer = performer
         self._lock = threading.Lock()
         self._runs = 0
+        self._saving: set[str] = set()  # voice names being saved now (one save per name at a time)
         self.pool = WorkerPool(settings.workers, settings.queue_depth)
         self.fetcher = ReferenceFetcher(FetchPolicy(
             allow=settings.reference_allow, max_bytes=settings.reference_max_bytes,
@@ -42,6 +46,18 @@ class ServerState:
     def sample_rate(self) -> int:
         return int(self.performer.sample_rate)
 
+    def reserve_voice_name(self, name: str) -> bool:
+        """Claim ``name`` for one save; False if another request is saving it now."""
+        with self._lock:
+            if name in self._saving:
+                return False
+            self._saving.add(name)
+            return True
+
+    def release_voice_name(self, name: str) -> None:
+        with self._lock:
+            self._saving.discard(name)
+
     def start(self) -> None:
         """Called at each lifespan startup. An app may be started again after a shutdown, or run by two
         servers at once (test clients do both), so the pool is counted: the last shutdown closes it."""
@@ -50,12 +66,29 @@ class ServerState:
                 self.pool = WorkerPool(self.settings.workers, self.settings.queue_depth)
             self._runs += 1
         _ = self.performer  # load models once, before the first request
+        clean_library_temps()
 
     def close(self) -> None:
         with self._lock:
             self._runs = max(self._runs - 1, 0)
             if self._runs == 0:
                 self.pool.shutdown()
+
+
+def clean_library_temps() -> None:
+    """Remove temp files left by voice saves that were killed (none are being written: their locks are free)."""
+    from .voices import library_class
+
+    cls = library_class()
+    if cls is None:
+        return
+    try:
+        removed = cls().clean_stale_temps()
+    except OSError:
+        log.exception("could not clean the voice library's temp files")
+        return
+    if removed:
+        log.info("removed %d stale temp file(s) from the voice library", len(removed))
 
 
 @lru_cache(maxsize=4)
