@@ -49,7 +49,7 @@ _CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "eur
 # past ~10^300 and Python refuses int() of more than 4,300 digits, and nobody says them as one number anyway.
 MAX_NUMBER_DIGITS = 15
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_LONG_RUN = re.compile(r"\d{%d,}" % (MAX_NUMBER_DIGITS + 1))
+_LONG_RUN = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
 def _words(n: int | float, **kw: object) -> str:
