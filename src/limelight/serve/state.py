@@ -15,6 +15,8 @@ from typing import Any
 
 from fastapi import Request
 
+from ..limits import JobLimits
+from .observe import Metrics
 from .pool import WorkerPool
 from .reference import FetchPolicy, ReferenceFetcher
 from .settings import Settings
@@ -29,7 +31,9 @@ class ServerState:
         self._lock = threading.Lock()
         self._runs = 0
         self._saving: set[str] = set()  # voice names being saved now (one save per name at a time)
-        self.pool = WorkerPool(settings.workers, settings.queue_depth)
+        self.metrics = Metrics(self)
+        self.draining = False
+        self.pool = self._new_pool()
         self.fetcher = ReferenceFetcher(FetchPolicy(
             allow=settings.reference_allow, max_bytes=settings.reference_max_bytes,
             timeout_s=settings.reference_timeout_s, max_redirects=settings.reference_max_redirects,
@@ -45,6 +49,33 @@ class ServerState:
     @property
     def sample_rate(self) -> int:
         return int(self.performer.sample_rate)
+
+    def _new_pool(self) -> WorkerPool:
+        return WorkerPool(self.settings.workers, self.settings.queue_depth,
+                          on_job_done=self.metrics.job_seconds.observe)
+
+    def job_limits(self) -> JobLimits:
+        """The limits every synthesis job runs under (output seconds, time); cancellable per request."""
+        return JobLimits(max_audio_s=self.settings.max_audio_s, timeout_s=self.settings.job_timeout_s)
+
+    @property
+    def ready(self) -> bool:
+        return self._performer is not None and not self.draining and not self.pool.closed
+
+    def begin_drain(self) -> None:
+        """SIGTERM: refuse new work, answer queued requests 503 now, and stop jobs still running shortly before
+        the server's own shutdown deadline (``drain_timeout_s``), so each ends with an answer, not a cut."""
+        if self.draining:
+            return
+        self.draining = True
+        queued = self.pool.begin_drain()
+        stats = self.pool.stats()
+        log.info("draining: %d queued job(s) refused, %d running job(s) get up to %g s", queued, stats.running,
+                 self.settings.drain_timeout_s, extra={"event": "drain"})
+        grace = max(self.settings.drain_timeout_s - 2.0, 0.5)
+        timer = threading.Timer(grace, self.pool.cancel_running, args=("shutting_down",))
+        timer.daemon = True
+        timer.start()
 
     def reserve_voice_name(self, name: str) -> bool:
         """Claim ``name`` for one save; False if another request is saving it now."""
@@ -63,7 +94,8 @@ class ServerState:
         servers at once (test clients do both), so the pool is counted: the last shutdown closes it."""
         with self._lock:
             if self.pool.closed:
-                self.pool = WorkerPool(self.settings.workers, self.settings.queue_depth)
+                self.pool = self._new_pool()
+                self.draining = False
             self._runs += 1
         _ = self.performer  # load models once, before the first request
         clean_library_temps()
