@@ -10,11 +10,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 MAX_HEADER_VALUE = 1024
+_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
 
 
 def header_value(text: object, limit: int = MAX_HEADER_VALUE) -> str:
     """``text`` as a safe header value: printable ASCII kept, everything else %XX (UTF-8), at most ``limit``."""
-    value = quote(str(text), safe="".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%"))
+    value = quote(str(text), safe=_PRINTABLE)  # '%' itself is kept, so encoding twice changes nothing
     if len(value) > limit:
         value = value[: limit - 3]
         cut = value.rfind("%", len(value) - 2)  # never leave half of a %XX

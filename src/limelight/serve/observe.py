@@ -52,7 +52,8 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id",
+                                                                              "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -179,8 +180,9 @@ class RequestContext:
             self.metrics.latency.labels(route=route).observe(seconds)
             if shown in REJECTIONS:
                 self.metrics.reject(REJECTIONS[shown])
-            access_log.info("%s %s %s", "HEAD" if head else scope["method"], scope.get("path", ""), shown,
-                            extra={"method": "HEAD" if head else scope["method"], "path": scope.get("path", ""),
+            method = "HEAD" if head else scope["method"]
+            access_log.info("%s %s %s", method, scope.get("path", ""), shown,
+                            extra={"request_id": rid, "method": method, "path": scope.get("path", ""),
                                    "status": shown, "ms": round(seconds * 1000, 1), "bytes": sent,
                                    "client": (scope.get("client") or ("-",))[0]})
             request_id_var.reset(token)

@@ -45,6 +45,7 @@ class PoolStats:
     mean_job_s: float
     running: int = 0
     queued: int = 0
+    cancelled: int = 0
 
 
 class WorkerPool:
@@ -60,6 +61,7 @@ class WorkerPool:
         self._in_flight = 0
         self._completed = 0
         self._rejected = 0
+        self._cancelled = 0
         self._durations: deque[float] = deque(maxlen=50)
         self._jobs: dict[Future[Any], tuple[JobLimits, list[float]]] = {}  # admitted job → limits, start time
         self._on_job_done = on_job_done
@@ -72,7 +74,7 @@ class WorkerPool:
             running = sum(1 for _, started in self._jobs.values() if started)
             mean = sum(self._durations) / len(self._durations) if self._durations else PRIOR_JOB_S
             return PoolStats(self.workers, self.queue_depth, self._in_flight, self._completed, self._rejected,
-                             round(mean, 3), running, len(self._jobs) - running)
+                             round(mean, 3), running, len(self._jobs) - running, self._cancelled)
 
     @property
     def draining(self) -> bool:
@@ -119,8 +121,10 @@ class WorkerPool:
 
     def _release(self, future: Future[Any] | None, started: list[float]) -> None:
         elapsed = time.perf_counter() - started[0] if started else None
+        stopped = future is not None and (future.cancelled() or isinstance(future.exception(), JobCancelled))
         with self._lock:
             self._in_flight -= 1
+            self._cancelled += int(stopped)
             if future is not None:
                 self._jobs.pop(future, None)
             if elapsed is not None:

@@ -29,16 +29,22 @@ def run_server(host: str | None = None, port: int | None = None, workers: int | 
                settings: Settings | None = None, **options: Any) -> None:
     """Serve until interrupted. ``settings`` as given, else built from ``options`` (`Settings` fields) over
     ``LIMELIGHT_*`` environment variables (explicit values win)."""
-    import uvicorn
-
-    from .app import create_app
-    from .connection import MAX_HEAD_BYTES, guarded_protocol
     from .observe import configure_logging
 
     if settings is None:
         settings = Settings.from_env(host=host, port=port, workers=workers, **options)
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    build_server(settings).run()
+
+
+def build_server(settings: Settings, performer: Any = None) -> Any:
+    """The uvicorn Server for ``settings`` (app, guarded protocol, timeouts, drain on signals), not started."""
+    import uvicorn
+
+    from .app import create_app
+    from .connection import MAX_HEAD_BYTES, guarded_protocol
+
+    app = create_app(settings, performer)
     state = app.state.limelight
     protocol = guarded_protocol(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections,
                                 on_refusal=state.metrics.reject)
@@ -47,7 +53,7 @@ def run_server(host: str | None = None, port: int | None = None, workers: int | 
                             timeout_graceful_shutdown=int(settings.drain_timeout_s + 5),
                             h11_max_incomplete_event_size=MAX_HEAD_BYTES, access_log=False, log_config=None,
                             log_level=settings.log_level, server_header=False, lifespan="on")
-    DrainingServer(config, state).run()
+    return DrainingServer(config, state)
 
 
 class DrainingServer:
