@@ -140,9 +140,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(JobCancelled)
     async def _cancelled(request: Request, exc: JobCancelled) -> JSONResponse:
-        metrics = getattr(getattr(request.app.state, "limelight", None), "metrics", None)
-        if metrics is not None:
-            metrics.cancelled.labels(reason=exc.reason).inc()
         if exc.reason == "shutting_down":
             return error_response(503, "shutting_down", "server is shutting down; retry shortly",
                                   headers={"Retry-After": "10"})

@@ -15,6 +15,7 @@ deadline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import math
 import threading
@@ -51,8 +52,8 @@ class PoolStats:
 class WorkerPool:
     """Runs blocking jobs on ``workers`` threads with at most ``queue_depth`` more waiting."""
 
-    def __init__(self, workers: int, queue_depth: int,
-                 on_job_done: Callable[[float], None] | None = None) -> None:
+    def __init__(self, workers: int, queue_depth: int, on_job_done: Callable[[float], None] | None = None,
+                 on_cancelled: Callable[[str], None] | None = None) -> None:
         self.workers = workers
         self.queue_depth = queue_depth
         self.capacity = workers + queue_depth
@@ -65,6 +66,7 @@ class WorkerPool:
         self._durations: deque[float] = deque(maxlen=50)
         self._jobs: dict[Future[Any], tuple[JobLimits, list[float]]] = {}  # admitted job → limits, start time
         self._on_job_done = on_job_done
+        self._on_cancelled = on_cancelled
         self._closed = False
         self._draining = False
 
@@ -125,13 +127,14 @@ class WorkerPool:
         with self._lock:
             self._in_flight -= 1
             self._cancelled += int(stopped)
-            if future is not None:
-                self._jobs.pop(future, None)
+            limits = self._jobs.pop(future, (None, None))[0] if future is not None else None
             if elapsed is not None:
                 self._completed += 1
                 self._durations.append(elapsed)
         if elapsed is not None and self._on_job_done is not None:
             self._on_job_done(elapsed)
+        if stopped and self._on_cancelled is not None:
+            self._on_cancelled((limits.cancelled if limits is not None else None) or "cancelled")
 
     def _submit(self, fn: Callable[[], Any], limits: JobLimits) -> Future[Any]:
         started: list[float] = []
@@ -178,6 +181,7 @@ class WorkerPool:
         if waiter not in done:
             limits.cancel("client_disconnected")
             future.cancel()  # frees a queued slot now; a running job stops at its next checkpoint
+            waiter.cancel()  # nobody will read its outcome (and asyncio must not warn about it)
             raise JobCancelled("client_disconnected")
         if waiter.cancelled():  # cancelled while queued by `begin_drain`
             raise shutting_down()
@@ -187,6 +191,26 @@ class WorkerPool:
             if exc.reason == "shutting_down":
                 raise shutting_down() from None
             raise
+
+    async def first(self, stream: AsyncIterator[T], disconnected: Callable[[], Awaitable[Any]] | None) -> T | None:
+        """The first item of a `stream` (None if it is empty), or `JobCancelled` if the client leaves first:
+        a streamed response starts only with its first audio, and nothing notices a hang-up before that."""
+        item = asyncio.ensure_future(stream.__anext__())  # type: ignore[arg-type]
+        gone = asyncio.ensure_future(disconnected()) if disconnected else None
+        try:
+            done, _ = await asyncio.wait({item, gone} if gone else {item}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if gone is not None:
+                gone.cancel()
+        if item not in done:
+            item.cancel()  # the stream's own cleanup cancels its job
+            with contextlib.suppress(BaseException):
+                await item
+            raise JobCancelled("client_disconnected")
+        try:
+            return item.result()
+        except StopAsyncIteration:
+            return None
 
     async def stream(self, make: Callable[[], Iterator[T]], limits: JobLimits | None = None) -> AsyncIterator[T]:
         """Iterate ``make()`` on one worker, handing items to the event loop as they are produced.
@@ -206,15 +230,10 @@ class WorkerPool:
                 limits.cancel("shutting_down")
 
         def produce() -> None:
-            try:
-                for item in make():
-                    if limits.cancelled:
-                        return
-                    put(item)
-            except BaseException as exc:  # handed to the consumer, which re-raises it
-                put(_Failure(exc))
-            finally:
-                put(_DONE)
+            for item in make():  # an exception ends the job; `ended` hands it to the consumer
+                if limits.cancelled:
+                    raise JobCancelled(limits.cancelled)
+                put(item)
 
         future = self._submit(produce, limits)
 

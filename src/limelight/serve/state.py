@@ -52,7 +52,8 @@ class ServerState:
 
     def _new_pool(self) -> WorkerPool:
         return WorkerPool(self.settings.workers, self.settings.queue_depth,
-                          on_job_done=self.metrics.job_seconds.observe)
+                          on_job_done=self.metrics.job_seconds.observe,
+                          on_cancelled=lambda reason: self.metrics.cancelled.labels(reason=reason).inc())
 
     def job_limits(self) -> JobLimits:
         """The limits every synthesis job runs under (output seconds, time); cancellable per request."""

@@ -98,10 +98,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
         chunks = state.pool.stream(lambda: performer.stream(prompt, **options), limits=state.job_limits())
-        try:
-            first: np.ndarray | None = await chunks.__anext__()
-        except StopAsyncIteration:
-            first = None
+        first: np.ndarray | None = await state.pool.first(chunks, disconnected(request))
         encoder = formats.StreamEncoder(fmt, sr)
 
         async def body() -> AsyncIterator[bytes]:
