@@ -34,6 +34,7 @@ import re
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,35 +233,41 @@ class VoiceLibrary:
     def _read(self, name: str, files: list[Path]) -> Voice:
         """Decode one voice from its files; any failure is `VoiceDamaged` naming what is wrong."""
         try:
-            if len(files) == 1 and files[0].suffix == SUFFIX:
-                with np.load(files[0], allow_pickle=False) as data:
-                    style = np.asarray(data["style"], np.float32)
-                    record = json.loads(bytes(np.asarray(data["record"], np.uint8)).decode("utf-8"))
-            else:
-                table, meta = self._legacy(name)
-                if not table.is_file() or not meta.is_file():
-                    missing = table.name if not table.is_file() else meta.name
-                    raise VoiceDamaged(f"{missing} is missing", field="voice")
-                record = json.loads(meta.read_text(encoding="utf-8"))
-                style = np.load(table, allow_pickle=False)
-            if not isinstance(record, dict):
-                raise VoiceDamaged("its record is not a JSON object", field="voice")
-            colour = record.get("colour") or []
-            pitch = record.get("pitch") or 0.0
-            if not isinstance(colour, list):
-                raise VoiceDamaged("'colour' is not a list", field="voice")
-            if not isinstance(pitch, (int, float)) or isinstance(pitch, bool):
-                raise VoiceDamaged("'pitch' is not a number", field="voice")
-            meta_dict = record.get("meta") or {}
-            return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
-                         description=str(record.get("description", "")), source=record.get("source", "library"),
-                         meta=dict(meta_dict) if isinstance(meta_dict, dict) else {},
-                         colour=tuple(colour), pitch=float(pitch))
+            with warnings.catch_warnings():  # a corrupt .npy header is parsed as a literal: silence its warnings
+                warnings.simplefilter("ignore")
+                return self._decode(name, files)
         except VoiceDamaged:
             raise
         except Exception as exc:  # noqa: BLE001 - truncated zips, bad JSON, wrong shapes: all mean "damaged"
             detail = str(exc) or type(exc).__name__
             raise VoiceDamaged(f"{type(exc).__name__}: {detail}"[:300], field="voice") from None
+
+    def _decode(self, name: str, files: list[Path]) -> Voice:
+        """Read one voice's files; raises on anything unreadable (`_read` turns that into `VoiceDamaged`)."""
+        if len(files) == 1 and files[0].suffix == SUFFIX:
+            with np.load(files[0], allow_pickle=False) as data:
+                style = np.asarray(data["style"], np.float32)
+                record = json.loads(bytes(np.asarray(data["record"], np.uint8)).decode("utf-8"))
+        else:
+            table, meta = self._legacy(name)
+            if not table.is_file() or not meta.is_file():
+                missing = table.name if not table.is_file() else meta.name
+                raise VoiceDamaged(f"{missing} is missing", field="voice")
+            record = json.loads(meta.read_text(encoding="utf-8"))
+            style = np.load(table, allow_pickle=False)
+        if not isinstance(record, dict):
+            raise VoiceDamaged("its record is not a JSON object", field="voice")
+        colour = record.get("colour") or []
+        pitch = record.get("pitch") or 0.0
+        if not isinstance(colour, list):
+            raise VoiceDamaged("'colour' is not a list", field="voice")
+        if not isinstance(pitch, (int, float)) or isinstance(pitch, bool):
+            raise VoiceDamaged("'pitch' is not a number", field="voice")
+        meta_dict = record.get("meta") or {}
+        return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
+                     description=str(record.get("description", "")), source=record.get("source", "library"),
+                     meta=dict(meta_dict) if isinstance(meta_dict, dict) else {},
+                     colour=tuple(colour), pitch=float(pitch))
 
     def list(self) -> list[Voice]:
         """The readable saved voices (damaged ones are skipped and logged; see `entries`)."""
