@@ -15,6 +15,8 @@ time; the defaults are short (a few minutes on 2 cores). Scenarios (``--scenario
   chunked body) while a client measures ``/health`` latency; reports how many the server closed and how fast.
 * ``disconnect``: clients that send long jobs and hang up after a moment; the server must cancel them
   (``limelight_jobs_cancelled_total`` in /metrics) and stay responsive.
+* ``faults``: voices saved in the server's library folder are truncated, corrupted and deleted while clients
+  list voices and speak with the intact ones: never a 5xx, damaged voices listed with their error.
 * ``sigterm`` (last): load, then SIGTERM; every client must get a complete answer (200, or a JSON 503 with
   Retry-After), and the process must exit within ``drain_timeout_s`` + 10 s.
 
@@ -43,7 +45,7 @@ import numpy as np
 PROMPTS = ("Hello there.", "Good morning.", "Thank you.", "See you soon.", "It is raining.")
 LONG = ("The lighthouse keeper climbed the stairs every evening at dusk, trimmed the wick and wound the clock. "
         "Ships passed far out on the water, and none of them ever knew his name. ")
-SCENARIOS = ("load", "burst", "slow", "disconnect", "sigterm")
+SCENARIOS = ("load", "burst", "slow", "disconnect", "faults", "sigterm")
 
 
 @dataclass
@@ -83,6 +85,7 @@ def start_server(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]
            "--max-connections", str(args.max_connections), "--max-audio-s", str(args.max_audio_s),
            "--log-level", "warning"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_API_KEYS")}
+    env["LIMELIGHT_HOME"] = args.home
     return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
 
 
@@ -334,6 +337,60 @@ async def scenario_disconnect(base: str, proc: subprocess.Popen[bytes], args: ar
     return health["in_flight"] == 0 and after - before >= n
 
 
+async def scenario_faults(base: str, proc: subprocess.Popen[bytes], args: argparse.Namespace) -> bool:
+    from pathlib import Path
+
+    from limelight.voice.library import VoiceLibrary
+    from limelight.voice.shipped import shipped_voices
+
+    lib = VoiceLibrary(Path(args.home) / "voices")
+    base_voice = shipped_voices()["jm_kumo"]
+    names = [f"fault{i}" for i in range(args.fault_voices)]
+    for name in names + ["intact"]:
+        lib.save(type(base_voice)(name=name, style=base_voice.style, gender="male", source="cloned"), force=True)
+    statuses: Counter[int] = Counter()
+    rng = np.random.default_rng(0)
+    stop = asyncio.Event()
+
+    async def client_loop(client: httpx.AsyncClient, speak: bool) -> None:
+        while not stop.is_set():
+            if speak:
+                body = {"model": "tts-1", "voice": "intact", "input": "Still here.", "response_format": "pcm"}
+                r = await client.post(f"{base}/v1/audio/speech", json=body)
+            else:
+                r = await client.get(f"{base}/voices")
+                if r.status_code == 200 and "intact" not in {v["name"] for v in r.json()["voices"]}:
+                    statuses[-1] += 1  # the intact voice vanished: a failure
+            statuses[r.status_code] += 1
+            await asyncio.sleep(0.05)
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        tasks = [asyncio.create_task(client_loop(client, speak=i == 0)) for i in range(4)]
+        damaged = 0
+        for i, name in enumerate(names):
+            path = lib.root / f"{name}.voice"
+            action = ("truncate", "corrupt", "empty", "delete")[i % 4]
+            if action == "truncate":
+                path.write_bytes(path.read_bytes()[: int(rng.integers(1, 4000))])
+            elif action == "corrupt":
+                data = bytearray(path.read_bytes())
+                data[64:1064] = os.urandom(1000)
+                path.write_bytes(bytes(data))
+            elif action == "empty":
+                path.write_bytes(b"")
+            else:
+                path.unlink()
+            damaged += action != "delete"
+            await asyncio.sleep(0.2)
+        listing = (await client.get(f"{base}/voices")).json()
+        stop.set()
+        await asyncio.gather(*tasks)
+    listed = {d["name"] for d in listing.get("damaged", [])}
+    print(f"[faults] {len(names)} library files truncated/corrupted/emptied/deleted while 4 clients listed and "
+          f"spoke: statuses {dict(sorted(statuses.items()))}; damaged voices listed {len(listed)}/{damaged}")
+    return all(s < 500 for s in statuses if s > 0) and statuses[-1] == 0 and len(listed) == damaged
+
+
 async def scenario_sigterm(base: str, proc: subprocess.Popen[bytes], args: argparse.Namespace) -> bool:
     tally = Tally()
     stream_ok: list[bool] = []
@@ -384,6 +441,9 @@ async def scenario_sigterm(base: str, proc: subprocess.Popen[bytes], args: argpa
 
 
 async def run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    args.home = args.home or tempfile.mkdtemp(prefix="limelight-load-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(port, args)
@@ -424,6 +484,8 @@ def main() -> None:
     ap.add_argument("--body-timeout", type=float, default=10.0)
     ap.add_argument("--max-connections", type=int, default=512)
     ap.add_argument("--drain-timeout", type=float, default=10.0)
+    ap.add_argument("--fault-voices", type=int, default=40, help="library files damaged in the faults scenario")
+    ap.add_argument("--home", help="LIMELIGHT_HOME for the server (default: a fresh temp folder)")
     ap.add_argument("--max-wait", type=float, default=30.0, help="cap on honouring Retry-After (s)")
     ap.add_argument("--timeout", type=float, default=600.0, help="per-request timeout (s)")
     ap.add_argument("--deadline", type=float, default=1800.0, help="limit per scenario (s)")
