@@ -15,6 +15,8 @@ time; the defaults are short (a few minutes on 2 cores). Scenarios (``--scenario
   chunked body) while a client measures ``/health`` latency; reports how many the server closed and how fast.
 * ``disconnect``: clients that send long jobs and hang up after a moment; the server must cancel them
   (``limelight_jobs_cancelled_total`` in /metrics) and stay responsive.
+* ``listing``: ``--voices`` saved voices, 10 clients listing them without pause while another polls
+  ``/health``: listing latency and what it does to the probe (the library keeps an index, not a reload).
 * ``faults``: voices saved in the server's library folder are truncated, corrupted and deleted while clients
   list voices and speak with the intact ones: never a 5xx, damaged voices listed with their error.
 * ``sigterm`` (last): load, then SIGTERM; every client must get a complete answer (200, or a JSON 503 with
@@ -45,7 +47,7 @@ import numpy as np
 PROMPTS = ("Hello there.", "Good morning.", "Thank you.", "See you soon.", "It is raining.")
 LONG = ("The lighthouse keeper climbed the stairs every evening at dusk, trimmed the wick and wound the clock. "
         "Ships passed far out on the water, and none of them ever knew his name. ")
-SCENARIOS = ("load", "burst", "slow", "disconnect", "faults", "sigterm")
+SCENARIOS = ("load", "burst", "slow", "disconnect", "listing", "faults", "sigterm")
 
 
 @dataclass
@@ -337,6 +339,40 @@ async def scenario_disconnect(base: str, proc: subprocess.Popen[bytes], args: ar
     return health["in_flight"] == 0 and after - before >= n
 
 
+async def scenario_listing(base: str, proc: subprocess.Popen[bytes], args: argparse.Namespace) -> bool:
+    from pathlib import Path
+
+    from limelight.voice.library import VoiceLibrary
+    from limelight.voice.shipped import shipped_voices
+
+    lib = VoiceLibrary(Path(args.home) / "voices")
+    base_voice = shipped_voices()["jf_alpha"]
+    for i in range(args.voices):
+        lib.save(type(base_voice)(name=f"listed{i}", style=base_voice.style, gender="female", source="cloned"),
+                 force=True)
+    listing: list[float] = []
+    health: list[float] = []
+    stop = asyncio.Event()
+
+    async def poll(client: httpx.AsyncClient, path: str, out: list[float]) -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            r = await client.get(base + path)
+            out.append(time.perf_counter() - t0 if r.status_code == 200 else float("inf"))
+            if path == "/health":
+                await asyncio.sleep(0.1)
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=20)) as client:
+        tasks = [asyncio.create_task(poll(client, "/voices", listing)) for _ in range(10)]
+        tasks.append(asyncio.create_task(poll(client, "/health", health)))
+        await asyncio.sleep(args.listing_s)
+        stop.set()
+        await asyncio.gather(*tasks)
+    print(f"[listing] {args.voices} saved voices, 10 clients listing for {args.listing_s:g} s: {len(listing)} "
+          f"listings, {percentiles(listing)}; /health {percentiles(health)}")
+    return all(x != float("inf") for x in listing + health)
+
+
 async def scenario_faults(base: str, proc: subprocess.Popen[bytes], args: argparse.Namespace) -> bool:
     from pathlib import Path
 
@@ -484,6 +520,8 @@ def main() -> None:
     ap.add_argument("--body-timeout", type=float, default=10.0)
     ap.add_argument("--max-connections", type=int, default=512)
     ap.add_argument("--drain-timeout", type=float, default=10.0)
+    ap.add_argument("--voices", type=int, default=300, help="saved voices in the listing scenario")
+    ap.add_argument("--listing-s", type=float, default=10.0, help="seconds of listing")
     ap.add_argument("--fault-voices", type=int, default=40, help="library files damaged in the faults scenario")
     ap.add_argument("--home", help="LIMELIGHT_HOME for the server (default: a fresh temp folder)")
     ap.add_argument("--max-wait", type=float, default=30.0, help="cap on honouring Retry-After (s)")

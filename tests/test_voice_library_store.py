@@ -175,3 +175,26 @@ def _crash_bench():  # bench/library_crash.py holds the loop; the test runs it f
 def test_kill_9_during_saves_loses_nothing_acknowledged(tmp_path: Path) -> None:
     checked = _crash_bench().crash_loop(tmp_path, rounds=3)
     assert checked > 0
+
+
+def test_record_returns_what_was_stored(tmp_path: Path) -> None:
+    lib = VoiceLibrary(tmp_path)
+    lib.save(_voice("rec", 5))
+    record = lib.record("rec")
+    assert record["description"] == "voice 5" and record["gender"] == "female" and record["name"] == "rec"
+
+
+def test_cli_names_a_damaged_voice_and_deletes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from limelight.cli import main
+
+    monkeypatch.setenv("LIMELIGHT_HOME", str(tmp_path))
+    lib = VoiceLibrary()
+    lib.save(_voice("fine", 1))
+    (lib.save(_voice("torn", 2))).write_bytes(b"\x00" * 10)
+    assert main(["voices"]) == 0
+    out, err = capsys.readouterr()
+    assert "fine" in out and "torn" not in out
+    assert "'torn' is damaged" in err and "--delete torn" in err
+    assert main(["voices", "--delete", "torn"]) == 0
+    assert lib.names() == ["fine"]

@@ -159,7 +159,22 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
         print(f"{mark} {name:16s} {voice.gender or '-':7s} {voice.source:8s} {voice.description}")
+    _report_damaged_voices()
     return 0
+
+
+def _report_damaged_voices() -> None:
+    """Saved voices whose files cannot be read: named on stderr with how to remove them (the rest still work)."""
+    try:
+        from .voice.library import VoiceLibrary
+
+        entries = VoiceLibrary().entries()
+    except (ImportError, OSError):
+        return
+    for entry in entries:
+        if entry.error:
+            print(f"limelight: saved voice {entry.name!r} is damaged ({entry.error}); remove it with "
+                  f"`limelight voices --delete {entry.name}`", file=sys.stderr)
 
 
 def _cmd_clone(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ class Settings:
     max_prompt_chars: int = 20_000
     max_audio_s: float = 600.0
     max_output_bytes: int = 64 * MB
-    job_timeout_s: float = 300.0
+    job_timeout_s: float = 600.0
     api_keys: frozenset[str] = field(default=frozenset(), repr=False)  # secrets stay out of logs
     private_docs: bool = False
     reference_allow: tuple[IPNetwork, ...] = ()

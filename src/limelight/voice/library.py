@@ -269,6 +269,17 @@ class VoiceLibrary:
                      meta=dict(meta_dict) if isinstance(meta_dict, dict) else {},
                      colour=tuple(colour), pitch=float(pitch))
 
+    def record(self, name: str) -> dict[str, object]:
+        """The stored JSON record of a saved voice (gender, language, description, source, meta, colour, pitch),
+        as written: what ``NAME.json`` held in the older two-file layout."""
+        files = self._files(name)
+        if not files:
+            raise VoiceError(f"no voice named {name!r} in {self.root}", field="voice")
+        if files[0].suffix == SUFFIX:
+            with np.load(files[0], allow_pickle=False) as data:
+                return dict(json.loads(bytes(np.asarray(data["record"], np.uint8)).decode("utf-8")))
+        return dict(json.loads(self._legacy(name)[1].read_text(encoding="utf-8")))
+
     def list(self) -> list[Voice]:
         """The readable saved voices (damaged ones are skipped and logged; see `entries`)."""
         return [e.voice for e in self.entries() if e.voice is not None]
