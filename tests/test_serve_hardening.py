@@ -298,7 +298,7 @@ def read_all(s: socket.socket) -> bytes:
 def live() -> Iterator[Live]:
     from limelight.serve.runner import build_server
 
-    s = Settings.from_env(env={}, port=0, header_timeout_s=1.0, body_timeout_s=1.5, keep_alive_s=1.0,
+    s = Settings.from_env(env={}, port=0, header_timeout_s=1.0, body_timeout_s=1.5, keep_alive_s=2.5,
                           max_connections=6, max_audio_s=60.0, log_level="warning")
     server = build_server(s)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -327,6 +327,24 @@ def test_control_characters_in_client_text_reach_headers_encoded(live: Live) -> 
 def test_an_idle_connection_is_closed(live: Live) -> None:
     with live.connect() as s:
         assert read_all(s) == b""  # closed by the server after header_timeout_s
+
+
+def test_a_kept_alive_connection_idles_for_keep_alive_s_not_the_head_timeout(live: Live) -> None:
+    def answer(s: socket.socket) -> bytes:
+        data = b""
+        while not data.endswith(b"}"):  # /health's JSON body ends the response
+            piece = s.recv(65536)
+            assert piece, data
+            data += piece
+        return data
+
+    with live.connect() as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer(s).startswith(b"HTTP/1.1 200")
+        time.sleep(1.5)  # longer than header_timeout_s (1 s), shorter than keep_alive_s (2.5 s)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer(s).startswith(b"HTTP/1.1 200")
+        assert read_all(s) == b""  # then closed once idle for keep_alive_s
 
 
 def test_a_slow_request_head_gets_408(live: Live) -> None:

@@ -6,9 +6,9 @@ connection forever (3,000 such connections stayed open in a test). Its ``limit_c
 text 503 only after a whole request has been read, which does not help against stalled clients. So the
 runner uses this subclass of uvicorn's h11 protocol (``http=`` in uvicorn's Config):
 
-* **header timeout** (``header_timeout_s``): a new connection, or a kept-alive one after its last response, must
-  deliver a complete request head within this time; otherwise it gets ``408`` (if it sent anything) and is
-  closed.
+* **header timeout** (``header_timeout_s``): a new connection must deliver a complete request head within this
+  time, and so must each later request on a kept-alive connection from its first byte; otherwise ``408`` (if
+  anything was sent) and the connection is closed. Idle time between requests is ``keep_alive_s``.
 * **body timeout** (``body_timeout_s``): the body must arrive completely within this time after the head;
   otherwise ``408`` (unless a response has started) and the connection is closed; the app sees a disconnect.
 * **connection cap** (``max_connections``): a connection beyond the cap gets a JSON ``503`` with
@@ -135,10 +135,13 @@ class GuardedH11Protocol(H11Protocol):
         self._track(previous)
 
     def on_response_complete(self) -> None:
+        # Between requests an idle connection is uvicorn's keep-alive timer's business; the head clock of the
+        # next request starts with its first byte (data_received).
+        self._cancel(self._head_timer)
+        self._head_timer = None
+        self._head_bytes = False
         previous = self.cycle
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_head_timer()
         self._track(previous)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -53,7 +53,7 @@ class Settings:
     openai_validate: bool = False
     header_timeout_s: float = 10.0
     body_timeout_s: float = 60.0
-    keep_alive_s: float = 5.0
+    keep_alive_s: float = 20.0
     max_connections: int = 256
     drain_timeout_s: float = 20.0
     log_format: str = "json"
@@ -136,7 +136,8 @@ HELP: dict[str, str] = {
     "openai_validate": "run the Whisper check on /v1/audio/speech by default",
     "header_timeout_s": "a connection must send a request's complete headers within this time (408 and closed)",
     "body_timeout_s": "a request body must arrive completely within this time (408 and closed)",
-    "keep_alive_s": "an idle keep-alive connection is closed after this time",
+    "keep_alive_s": "an idle keep-alive connection is closed after this time (longer than clients' own idle "
+                    "expiry, 5 s in httpx/requests pools, so a client never reuses a connection as it closes)",
     "max_connections": "open connections at most; more are answered 503 and closed at once",
     "drain_timeout_s": "on SIGTERM, in-flight jobs get this long to finish before they are cancelled",
     "log_format": "json (one object a line) or text",
