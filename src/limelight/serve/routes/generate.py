@@ -69,6 +69,9 @@ async def generate(req: GenerateRequest, request: Request,
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
         check_output_bytes(len(perf.audio) * 2 * 4 // 3, settings.max_output_bytes, "prompt")  # 16-bit, base64
+        if not req.timestamps:  # the seed's contract has no words; they are asked for
+            metadata.pop("words", None)
+            metadata["chunks"] = [{k: v for k, v in c.items() if k != "words"} for c in metadata.get("chunks", [])]
         return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
 
     audio, metadata = await state.pool.run(job, limits=state.job_limits(), disconnected=disconnected(request))
