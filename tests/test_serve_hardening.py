@@ -52,6 +52,14 @@ def assert_error(r: httpx.Response, status: int, code: str | None = None, field:
     return body["error"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every app here uses a library folder of its own, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIMELIGHT_HOME", str(tmp_path_factory.mktemp("home")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def small_app():
     return create_app(Settings.from_env(env={}, max_audio_s=6.0, job_timeout_s=120.0))
