@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 request_id_var: ContextVar[str] = ContextVar("limelight_request_id", default="-")
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 access_log = logging.getLogger("limelight.access")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 REJECTIONS = {401: "unauthorized", 408: "timeout", 413: "too_large", 429: "busy", 503: "unavailable"}
 
 
@@ -175,7 +176,8 @@ class RequestContext:
             seconds = time.perf_counter() - t0
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             shown = status or 499  # no response started: the client went away (nginx's 499)
-            self.metrics.requests.labels(route=route, method="HEAD" if head else scope["method"],
+            label = ("HEAD" if head else scope["method"]) if scope["method"] in _METHODS else "other"  # bounded labels
+            self.metrics.requests.labels(route=route, method=label,
                                          status=str(shown)).inc()
             self.metrics.latency.labels(route=route).observe(seconds)
             if shown in REJECTIONS:
