@@ -88,6 +88,10 @@ def test_output_past_the_cap_stops_while_rendering(client: TestClient) -> None:
     prompt = ('<speak voice="A calm man." gender="male"><pause seconds="2"/>The keeper climbed the stairs at dusk, '
               "trimmed the wick and wound the clock.</speak>")
     assert_error(client.post("/generate", json={"prompt": prompt, "validate": False}), 413, "output_too_long")
+    # streamed, the status line goes out with the first audio: the stream then ends at the cap, as a whole file
+    r = client.post("/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": prompt,
+                                              "response_format": "pcm", "stream": True})
+    assert r.status_code == 200 and len(r.content) % 2 == 0 and 1.5 <= len(r.content) / 2 / 24_000 <= 6.0
 
 
 def test_hostile_words_and_numbers_are_answered(client: TestClient) -> None:

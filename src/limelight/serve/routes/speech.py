@@ -78,6 +78,13 @@ def _headers(req: SpeechRequest, voice: str, sr: int, metadata: dict[str, Any] |
     return {k: header_value(v) for k, v in headers.items()}
 
 
+async def _prepend(first: np.ndarray | None, rest: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
+    if first is not None:
+        yield first
+    async for piece in rest:
+        yield piece
+
+
 @router.post("/v1/audio/speech", responses=AUDIO_RESPONSES, response_class=Response, tags=["openai"],
              summary="OpenAI-compatible text to speech")
 async def speech(req: SpeechRequest, request: Request, state: ServerState = Depends(server_state)) -> Response:
@@ -105,21 +112,14 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
             sent = 0
             seconds = 0.0
             try:
-                pieces = [first] if first is not None else []
-                while True:
-                    for piece in pieces:
-                        data = encoder.encode(piece)
-                        sent += len(data)
-                        seconds += len(piece) / sr
-                        if sent > settings.max_output_bytes:  # the status line is sent: end the file here
-                            log.warning("stream stopped at max_output_bytes (%d)", settings.max_output_bytes)
-                            yield encoder.finish()
-                            return
-                        yield data
-                    try:
-                        pieces = [await chunks.__anext__()]
-                    except StopAsyncIteration:
+                async for piece in _prepend(first, chunks):
+                    data = encoder.encode(piece)
+                    sent += len(data)
+                    seconds += len(piece) / sr
+                    if sent > settings.max_output_bytes:  # the status line is sent: end the file here
+                        log.warning("stream stopped at max_output_bytes (%d)", settings.max_output_bytes)
                         break
+                    yield data
                 yield encoder.finish()
             except (LimelightError, JobCancelled) as exc:  # a limit or shutdown: end the file cleanly
                 log.warning("stream ended early: %s", exc)
