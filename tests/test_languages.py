@@ -220,3 +220,11 @@ def test_piper_voice_by_url_uses_the_checked_download_cache(piper_copy, tmp_path
         httpd.server_close()
     assert counts[f"/{piper_copy.name}"] == 2  # the refused download, then one good one
     assert engine.language == "en-us" and engine.model_path.is_relative_to(tmp_path / "cache")
+
+
+def test_api_detects_the_language_when_none_is_given(tts, transcriber):
+    from limelight.check.wer import cer
+
+    text = "我们明天早上八点在图书馆门口见面。"
+    heard = transcriber.transcribe(tts.infer(text), tts.sample_rate, "zh")
+    assert cer(text, heard, "zh") <= 0.15, heard  # read as Chinese, not "Chinese letter, Chinese letter…"
