@@ -40,9 +40,9 @@ def _rows(which: str, langs: set[str] | None) -> list[tuple[str, str]]:
     return [(lang, text) for lang, text in rows if not langs or lang in langs]  # type: ignore[misc]
 
 
-def _voice(kind: str, engine):  # -> Voice
+def _voice(kind: str, engine, shipped: str = SHIPPED):  # -> Voice
     if kind == "shipped":
-        return engine.voices()[SHIPPED]
+        return engine.voices()[shipped]
     if kind == "designed":
         from limelight.voice.design import design_voice
 
@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--langs", help="comma-separated codes (default: all in the set)")
     ap.add_argument("--voices", default="shipped", help="comma-separated: shipped, designed, clone")
     ap.add_argument("--no-baseline", action="store_true", help="skip the espeak-only column")
+    ap.add_argument("--shipped", default=SHIPPED, help=f"the shipped voice to score (default {SHIPPED})")
     ap.add_argument("--per-lang", type=int, default=0, help="at most N sentences per language (0: all)")
     ap.add_argument("--show", action="store_true", help="print each transcript")
     args = ap.parse_args()
@@ -97,7 +98,7 @@ def main() -> None:
     engine = load_engine("kokoro")
     asr = shared_transcriber()
     kinds = args.voices.split(",")
-    voices = {k: _voice(k, engine) for k in kinds}
+    voices = {k: _voice(k, engine, args.shipped) for k in kinds}
     columns = list(kinds) + ([] if args.no_baseline else [f"espeak-only ({kinds[0]})"])
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     t0 = time.perf_counter()
