@@ -228,3 +228,13 @@ def test_api_detects_the_language_when_none_is_given(tts, transcriber):
     text = "我们明天早上八点在图书馆门口见面。"
     heard = transcriber.transcribe(tts.infer(text), tts.sample_rate, "zh")
     assert cer(text, heard, "zh") <= 0.15, heard  # read as Chinese, not "Chinese letter, Chinese letter…"
+
+
+def test_scoring_folds_scripts_and_numbers():
+    from limelight.check.wer import cer, fold_script
+
+    assert fold_script("我們明天早上8點見面", "zh") == "我们明天早上八点见面"
+    assert cer("我们明天早上八点见面", "我們明天早上8點見面", "zh") == 0.0
+    assert fold_script("ہم شام کو", "hi") == "हम शाम को"  # Urdu letters → Devanagari
+    assert cer("Compré 3 libros.", "Compré tres libros.", "es") == 0.0
+    assert cer("会議は3時に始まります", "会議は三時に始まります", "ja") == 0.0

@@ -19,13 +19,16 @@ segment is not decided by the vote.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..errors import LimelightError
+
+if TYPE_CHECKING:  # text/ does not import script/ at run time
+    from ..script.model import Script
 
 #: Latin-script languages detection chooses between (those some engine here can speak).
 LATIN_CANDIDATES = ("en", "es", "fr", "it", "pt", "de", "sw")
@@ -165,7 +168,7 @@ def detect_languages(texts: Iterable[str]) -> list[str]:
     return [detect_language(t, context, japanese) for t in texts]
 
 
-def resolve_languages(script, language: str | None = None):  # (Script, str | None) -> Script
+def resolve_languages(script: Script, language: str | None = None) -> Script:
     """``script`` with every text segment's language settled (see the module docstring for the order).
 
     Raises :class:`LimelightError` (field ``language``) when ``language`` contradicts a ``language="…"`` the
@@ -194,23 +197,6 @@ def resolve_languages(script, language: str | None = None):  # (Script, str | No
     first = next((s for s in segments if isinstance(s, TextSegment)), None)
     main = first.language if first is not None and script.language == "en" else script.language
     return replace(script, segments=tuple(segments), language=main)
-
-
-def fold_for_scoring(text: str, language: str) -> str:
-    """Text in the one script a language is scored in, so an ASR's script choice is not counted as an error:
-    Chinese → simplified characters (a Traditional→Simplified table), Hindi → Devanagari (Urdu-script letters
-    transliterated to their Devanagari counterparts). Other languages: NFC only."""
-    text = unicodedata.normalize("NFC", text)
-    lang = primary(language)
-    if lang == "zh":
-        from .fold import to_simplified
-
-        return to_simplified(text)
-    if lang == "hi":
-        from .fold import urdu_to_devanagari
-
-        return urdu_to_devanagari(text)
-    return text
 
 
 def engine_languages(engine: object) -> tuple[str, ...]:
@@ -245,7 +231,7 @@ def unsupported_message(language: str, engine: object, where: str = "") -> str:
     return f"unsupported language {language!r}; supported: {codes} ({name} engine){can}{where}"
 
 
-def check_speakable(script, engine: object) -> None:  # (Script, Engine) -> None
+def check_speakable(script: Script, engine: object) -> None:
     """A clear error (field ``language``) for the first segment whose language ``engine`` cannot speak."""
     for seg in script.text_segments():
         if not speaks(engine, seg.language):
