@@ -33,9 +33,11 @@ def urdu_to_devanagari(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _cn2an():  # -> module
-    import cn2an
-
+def _cn2an():  # -> module | None (cn2an comes with misaki[zh]; without it Chinese digits stay digits)
+    try:
+        import cn2an
+    except ImportError:
+        return None
     return cn2an
 
 
@@ -44,7 +46,8 @@ def fold_numbers(text: str, language: str) -> str:
     if not _DIGITS.search(text):
         return text
     if language == "zh":
-        return str(_cn2an().transform(text, "an2cn"))
+        cn2an = _cn2an()
+        return str(cn2an.transform(text, "an2cn")) if cn2an is not None else text
     code = _NUM2WORDS.get(language)
     if code is None:
         return text
