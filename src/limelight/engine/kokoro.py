@@ -1,8 +1,12 @@
-"""Kokoro-82M on onnxruntime: the default CPU engine.
+"""Kokoro-82M: the front end both back ends share, and the default back end (onnxruntime on the CPU).
+
+`KokoroFrontEnd` is written once: text → espeak-ng phonemes → token ids → pieces of ≤ 510 tokens (cut at
+clause, then word boundaries) → [the back end: ids → audio] → edge silence trimmed → the voice's colour → the
+pieces joined with a short gap. A back end implements only `KokoroFrontEnd._ids_to_audio`: `KokoroEngine`
+(here: the int8 ONNX graph, or the distilled fast decoder) and `TorchKokoroEngine` (:mod:`.torch_engine`).
 
 The graph takes phoneme token ids (0-padded at both ends), one 256-d style row picked by token count, and a
-speed factor, and returns 24 kHz audio. Its context is 512 positions, so pieces longer than 510 tokens are cut
-at clause, then word boundaries before they reach the model.
+speed factor, and returns 24 kHz audio. Its context is 512 positions, hence the 510-token pieces.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import threading
 from functools import lru_cache
 
 import numpy as np
+import onnxruntime as ort
 
 from ..errors import LimelightError
 from ..text.phonemes import phonemize
@@ -22,7 +27,9 @@ from ..text.sentences import split_long
 from ..voice import Voice
 from ..voice.colour import apply_colour
 from ..voice.shipped import DEFAULT_VOICE, shipped_voices
-from .base import check_decoder
+from .base import check_decoder, check_pitch
+from .fastdec.decoder import FastDecoder
+from .graph_opt import best_model_path, optimized_session_options
 from .model_file import resolve_model
 from .trim import trim_silence
 
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510
+PIECE_GAP_S = 0.12  # silence between the pieces of an over-long sentence
 
 
 @lru_cache(maxsize=1)
@@ -39,29 +47,32 @@ def kokoro_vocab() -> dict[str, int]:
     return dict(json.loads(data.read_text(encoding="utf-8"))["vocab"])
 
 
-def _session_options(threads: int):  # -> onnxruntime.SessionOptions
-    import onnxruntime as ort
-
-    try:  # tuned options from the CPU investigation, when present
-        from .graph_opt import optimized_session_options
-
-        return optimized_session_options(threads)
-    except ImportError:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return opts
+def join_pieces(pieces: list[np.ndarray]) -> np.ndarray:
+    """The audio of one sentence's pieces, joined with `PIECE_GAP_S` of silence (empty pieces dropped)."""
+    pieces = [p for p in pieces if p.size]
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else np.zeros(0, np.float32)
+    gap = np.zeros(int(PIECE_GAP_S * SAMPLE_RATE), np.float32)
+    out: list[np.ndarray] = []
+    for p in pieces:
+        out.extend([p, gap])
+    return np.concatenate(out[:-1])
 
 
 class KokoroFrontEnd:
-    """What both Kokoro engines (ONNX on the CPU, PyTorch on a GPU) share before the model: the shipped voices,
-    espeak-ng phonemes and Kokoro's token ids."""
+    """Everything Kokoro's back ends share: the shipped voices, phonemes, token ids, the ≤ 510-token split,
+    the id and speed checks, trimming, colour and joining. A back end supplies `_ids_to_audio` only."""
 
     name = "kokoro"
     sample_rate = SAMPLE_RATE
     default_voice = DEFAULT_VOICE
+    style_voices = True  # voices are Kokoro style tables: designed, cloned, blended and library voices work
     _vocab: dict[str, int]
+
+    @property
+    def native_pitch(self) -> bool:
+        """True when the back end takes F0 as an input (see `KokoroEngine.native_pitch`)."""
+        return False
 
     def voices(self) -> dict[str, Voice]:
         return shipped_voices()
@@ -72,6 +83,54 @@ class KokoroFrontEnd:
     def tokens(self, phonemes: str) -> list[int]:
         """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
         return [self._vocab[c] for c in phonemes if c in self._vocab]
+
+    def pieces(self, text: str, language: str = "en") -> list[list[int]]:
+        """Token ids of ``text``, cut at clause, then word boundaries into pieces of at most 510 tokens."""
+        phonemes = self.phonemize(text, language)
+        ids = self.tokens(phonemes)
+        if len(ids) <= MAX_TOKENS:
+            return [ids]
+        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
+        out: list[list[int]] = []
+        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
+            out.extend(self.pieces(piece, language))
+        return out
+
+    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
+                   pitch: float = 0.0) -> np.ndarray:
+        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap.
+        ``pitch`` (semitones) needs :attr:`native_pitch`."""
+        return join_pieces([self.synthesize_ids(ids, voice, speed, pitch) for ids in self.pieces(text, language)])
+
+    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
+        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
+        return self.synthesize_ids(self.tokens(phonemes), voice, speed, pitch)
+
+    def synthesize_ids(self, ids: list[int], voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
+        """Run the back end on at most 510 token ids; trim the edges and apply the voice's colour."""
+        if not ids:
+            return np.zeros(0, np.float32)
+        check_ids(ids, speed)
+        check_pitch(self, pitch)
+        return self.finish(self._ids_to_audio(ids, voice, speed, pitch), voice)
+
+    @staticmethod
+    def finish(audio: np.ndarray, voice: Voice) -> np.ndarray:
+        """Raw model output → what callers get: edge silence trimmed, the voice's colour applied."""
+        return apply_colour(trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE), SAMPLE_RATE,
+                            voice.colour)
+
+    def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float) -> np.ndarray:
+        """The back end: checked token ids (no padding) → raw audio at `SAMPLE_RATE`."""
+        raise NotImplementedError
+
+
+def check_ids(ids: list[int], speed: float) -> None:
+    """The model's limits: at most 510 tokens, speed 0.25..4."""
+    if len(ids) > MAX_TOKENS:
+        raise LimelightError(f"phoneme string of {len(ids)} tokens exceeds Kokoro's {MAX_TOKENS}")
+    if not 0.25 <= speed <= 4.0:
+        raise LimelightError(f"speed must be between 0.25 and 4, got {speed}", field="speed")
 
 
 class KokoroEngine(KokoroFrontEnd):
@@ -89,22 +148,16 @@ class KokoroEngine(KokoroFrontEnd):
             decoder = "fast" if model is None else "kokoro"
         check_decoder(decoder)
         self.model_path = resolve_model(model)
-        self.run_path = self.model_path
-        if optimize:
-            from .graph_opt import best_model_path
-
-            self.run_path = best_model_path(self.model_path)
+        self.run_path = best_model_path(self.model_path) if optimize else self.model_path
         self.threads = threads or max(1, os.cpu_count() or 1)
-        self._full = None  # the whole graph's session (see _session)
+        self._full: ort.InferenceSession | None = None  # the whole graph's session (see _session)
         self._vocab = kokoro_vocab()
         self._lock = threading.Lock()
         self.decoder = decoder
-        self._fast = None
+        self._fast: FastDecoder | None = None
         if decoder == "fast":
-            from .fastdec.decoder import FastDecoder
-
             try:
-                self._fast = FastDecoder(self.run_path, _session_options(self.threads))
+                self._fast = FastDecoder(self.run_path, optimized_session_options(self.threads))
             except LimelightError as exc:
                 if chosen is not None:  # asked for by name: say why it cannot be had
                     raise
@@ -114,17 +167,15 @@ class KokoroEngine(KokoroFrontEnd):
             self._session  # noqa: B018 - load now: a bad model file fails here, not at the first sentence
 
     @property
-    def _session(self):  # -> onnxruntime.InferenceSession
+    def _session(self) -> ort.InferenceSession:
         """The whole Kokoro graph. With the fast decoder it is only needed to compare against the original
         generator, so it is loaded on first use then (≈ 90 MB of memory and a second of start-up saved)."""
         if self._full is None:
-            import onnxruntime as ort
-
             with self._lock:
                 if self._full is None:
                     try:
                         self._full = ort.InferenceSession(str(self.run_path),
-                                                          sess_options=_session_options(self.threads),
+                                                          sess_options=optimized_session_options(self.threads),
                                                           providers=["CPUExecutionProvider"])
                     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
                         raise LimelightError(f"cannot load Kokoro model {self.run_path}: {exc}",
@@ -137,49 +188,12 @@ class KokoroEngine(KokoroFrontEnd):
         exact there (no PSOLA), with the spectral envelope, i.e. the formants, left where they are."""
         return self._fast is not None
 
-    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
-                   pitch: float = 0.0) -> np.ndarray:
-        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap.
-        ``pitch`` (semitones) needs :attr:`native_pitch`."""
-        pieces = self._fit(text, language)
-        audio = [self.synthesize_phonemes(p, voice, speed, pitch) for p in pieces]
-        if len(audio) == 1:
-            return audio[0]
-        gap = np.zeros(int(0.12 * SAMPLE_RATE), np.float32)
-        out: list[np.ndarray] = []
-        for a in audio:
-            out.extend([a, gap])
-        return np.concatenate(out[:-1])
-
-    def _fit(self, text: str, language: str) -> list[str]:
-        phonemes = self.phonemize(text, language)
-        if len(self.tokens(phonemes)) <= MAX_TOKENS:
-            return [phonemes]
-        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
-        out: list[str] = []
-        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
-            out.extend(self._fit(piece, language))
-        return out
-
-    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
-        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
-        ids = self.tokens(phonemes)
-        if not ids:
-            return np.zeros(0, np.float32)
-        if len(ids) > MAX_TOKENS:
-            raise LimelightError(f"phoneme string of {len(ids)} tokens exceeds Kokoro's {MAX_TOKENS}")
-        if not 0.25 <= speed <= 4.0:
-            raise LimelightError(f"speed must be between 0.25 and 4, got {speed}", field="speed")
+    def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float) -> np.ndarray:
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
             "style": voice.row(len(ids)).astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         }
-        if pitch and self._fast is None:
-            raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
         if self._fast is not None:
-            audio = self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
-        else:
-            audio = self._session.run(None, feeds)[0]
-        return apply_colour(trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE), SAMPLE_RATE,
-                            voice.colour)
+            return self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
+        return self._session.run(None, feeds)[0]

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
 from ...errors import LimelightError
+from ...options import perform_options
 from .. import formats
 from ..schemas import SpeechRequest
 from ..state import ServerState, server_state
@@ -82,7 +83,7 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
     voice = resolve_openai_voice(req.voice_name(), performer)
     prompt, instructions_applied = _prompt(req, voice, performer)
     validate = state.settings.openai_validate if req.validate_ is None else req.validate_
-    options = {"voice": voice, "speed": req.speed, "validate": validate}
+    options = perform_options(voice=voice, speed=req.speed, validate=validate)
     fmt = req.response_format
     sr = state.sample_rate
 
@@ -91,7 +92,7 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
             raise LimelightError(f"response_format {fmt} cannot be streamed (its encoder rewrites the header at "
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
-        chunks = state.pool.stream(lambda: performer.stream(prompt, **options))
+        chunks = state.pool.stream(lambda: performer.stream(prompt, options))
         try:
             first: np.ndarray | None = await chunks.__anext__()
         except StopAsyncIteration:
@@ -114,7 +115,7 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
         return StreamingResponse(body(), media_type=formats.media_type(fmt), headers=headers)
 
     def job() -> tuple[bytes, dict[str, Any]]:
-        perf = performer.perform(prompt, **options)
+        perf = performer.perform(prompt, options)
         return formats.encode(perf.audio, perf.sample_rate, fmt), dict(perf.metadata)
 
     data, metadata = await state.pool.run(job)
