@@ -148,7 +148,7 @@ class _Ctx:
     def vocal(self, phonemes: str, speed: float = 1.0) -> np.ndarray:
         """The voice saying ``phonemes`` (cached per voice), at ``self.sr``, float64."""
         audio = _vocal_cached(self.engine, self.voice, phonemes, float(np.clip(speed, 0.3, 3.0)))
-        rate = int(getattr(self.engine, "sample_rate", self.sr))
+        rate = int(self.engine.sample_rate)
         if rate != self.sr:
             g = gcd(rate, self.sr)
             audio = resample_poly(audio, self.sr // g, rate // g)

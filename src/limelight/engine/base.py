@@ -7,7 +7,7 @@ imports no engine, so every engine module can import it without a cycle; :mod:`.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ..voice import Voice
 DECODERS = ("fast", "kokoro")  #: Kokoro's waveform generators on the CPU (see KokoroEngine)
 
 
+@runtime_checkable
 class Engine(Protocol):
     """One sentence (or shorter piece) of normalised text in, mono float32 audio out.
 

@@ -84,14 +84,13 @@ class KokoroFrontEnd:
         """Token ids for an IPA string; symbols outside Kokoro's vocabulary are dropped."""
         return [self._vocab[c] for c in phonemes if c in self._vocab]
 
-    def pieces(self, text: str, language: str = "en") -> list[list[int]]:
-        """Token ids of ``text``, cut at clause, then word boundaries into pieces of at most 510 tokens."""
+    def pieces(self, text: str, language: str = "en") -> list[str]:
+        """The phonemes of ``text``, cut at clause, then word boundaries into pieces of at most 510 tokens."""
         phonemes = self.phonemize(text, language)
-        ids = self.tokens(phonemes)
-        if len(ids) <= MAX_TOKENS:
-            return [ids]
+        if len(self.tokens(phonemes)) <= MAX_TOKENS:
+            return [phonemes]
         # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
-        out: list[list[int]] = []
+        out: list[str] = []
         for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
             out.extend(self.pieces(piece, language))
         return out
@@ -100,14 +99,11 @@ class KokoroFrontEnd:
                    pitch: float = 0.0) -> np.ndarray:
         """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap.
         ``pitch`` (semitones) needs :attr:`native_pitch`."""
-        return join_pieces([self.synthesize_ids(ids, voice, speed, pitch) for ids in self.pieces(text, language)])
+        return join_pieces([self.synthesize_phonemes(p, voice, speed, pitch) for p in self.pieces(text, language)])
 
     def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
-        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
-        return self.synthesize_ids(self.tokens(phonemes), voice, speed, pitch)
-
-    def synthesize_ids(self, ids: list[int], voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
-        """Run the back end on at most 510 token ids; trim the edges and apply the voice's colour."""
+        """Run the back end on an IPA string of at most 510 tokens; trim the edges, apply the voice's colour."""
+        ids = self.tokens(phonemes)
         if not ids:
             return np.zeros(0, np.float32)
         check_ids(ids, speed)

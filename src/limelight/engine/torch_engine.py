@@ -97,7 +97,8 @@ class TorchKokoroEngine(KokoroFrontEnd):
         utterances: list[Utterance] = []
         owner: list[int] = []
         for i, text in enumerate(texts):
-            for ids in self.pieces(text, language):
+            for phonemes in self.pieces(text, language):
+                ids = self.tokens(phonemes)
                 check_ids(ids, float(speeds[i]))
                 if ids:
                     utterances.append(Utterance(ids, voices_[i].row(len(ids))[0], float(speeds[i])))
@@ -115,7 +116,8 @@ class TorchKokoroEngine(KokoroFrontEnd):
         milliseconds. See :mod:`.torch_kokoro.stream` for how close the chunks are to the full decode.
         """
         first = True
-        for ids in self.pieces(text, language):
+        for phonemes in self.pieces(text, language):
+            ids = self.tokens(phonemes)
             check_ids(ids, speed)
             if not ids:
                 continue
