@@ -269,7 +269,9 @@ class Take(Iterator[ChunkReport]):
     def _placed(self, piece: ChunkReport) -> ChunkReport:
         """Put ``piece`` on the timeline (its start) and hand it the notes raised while it was rendered."""
         piece.audio = np.asarray(piece.audio, np.float32)
-        piece.start_s = round(self.elapsed_samples / self.sample_rate, 3)
+        start_s = self.elapsed_samples / self.sample_rate
+        piece.start_s = round(start_s, 3)
+        piece.words = [w.shifted(start_s) for w in piece.words]
         piece.not_applied = self.not_applied[self._noted:]
         self._noted = len(self.not_applied)
         self.elapsed_samples += piece.audio.size
@@ -330,6 +332,7 @@ class Take(Iterator[ChunkReport]):
             "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in self.sounds],
             "scene": self.scenes[0].get("report") if self.scenes and "report" in self.scenes[0] else None,
             "not_applied": self.not_applied,
+            "words": [w.as_dict() for c in self.chunks for w in c.words],
         }
 
 

@@ -5,8 +5,8 @@
 mixed whole with its report (``metadata``, keys in DESIGN.md §2b), whose ``chunks`` rows are
 `ChunkReport.as_dict` of the speech pieces.
 
-Later stages add fields here rather than new side channels: word timings (``words``) and SSML marks will be
-per-chunk lists on `ChunkReport`, offset by its ``start_s``.
+Later stages add fields here rather than new side channels: word timings are ``ChunkReport.words``, and SSML
+marks would be a per-chunk list beside them, on the same timeline.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from .audio.wav import write_wav
 from .direct.direction import Direction
+from .timing.words import WordTiming
 
 PieceKind = Literal["speech", "pause", "event", "sound"]
 
@@ -38,7 +39,8 @@ class ChunkReport:
     kind: ``"speech"`` (a validated chunk of ≤ 15 s), ``"pause"`` (silence: a directed or paragraph pause),
     ``"event"`` (a non-verbal sound such as ``[sigh]``) or ``"sound"`` (the gap left for a ``<sound>`` effect,
     which the scene mix places at ``start_s``). The speech fields (match, attempts, transcript…) are empty on
-    the other kinds. ``not_applied`` lists what this piece asked for but could not get.
+    the other kinds. ``not_applied`` lists what this piece asked for but could not get. ``words`` are the
+    written words of a speech piece with their times on the same timeline as ``start_s``.
     """
 
     kind: PieceKind
@@ -67,6 +69,7 @@ class ChunkReport:
     reason: str | None = None  # pause: why it is there ("pause", "paragraph", ...)
     manner: str | None = None  # event: how, e.g. "softly"
     not_applied: list[NotApplied] = field(default_factory=list)
+    words: list[WordTiming] = field(default_factory=list)  # speech: the written words, timed like start_s
 
     @property
     def end_s(self) -> float:
@@ -83,6 +86,7 @@ class ChunkReport:
             "transcript": self.transcript, "passed": self.passed, "loudness_lufs": self.loudness_lufs,
             "direction": direction_dict(self.direction), "pitch_in_engine": self.pitch_in_engine,
             "line": self.line, "col": self.col, "start_s": round(self.start_s, 3),
+            "words": [w.as_dict() for w in self.words],
         }
 
 
@@ -98,6 +102,11 @@ class Performance:
     @property
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
+
+    @property
+    def words(self) -> list[WordTiming]:
+        """Every written word with its start and end (seconds on this audio's timeline), speaker and chunk."""
+        return [WordTiming.from_dict(w) for w in self.metadata.get("words", [])]
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         return write_wav(path, self.audio, self.sample_rate)

@@ -3,7 +3,8 @@
 `render_chunk` is the loop the Performer runs per chunk: synthesise (sentence by sentence) → keep it under
 the 15 s bound (re-render a little faster when the estimate was short) → even loudness → the Direction's DSP →
 transcribe and compare words → up to ``max_attempts`` tries, each a different `variation`, keeping the best.
-Its result is the chunk's `ChunkReport` (without its place on the timeline, which the Performer sets).
+Its result is the chunk's `ChunkReport` (without its place on the timeline, which the Performer sets), its
+written words timed relative to the chunk's start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..options import PerformOptions
 from ..plan import CHUNK_MAX_S, SpeechChunk, split_clauses
 from ..plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S
 from ..report import ChunkReport
+from ..timing.words import SpokenWord, written_timings
 from ..voice import Voice
 from .wer import match_ratio
 
@@ -35,21 +37,29 @@ Listen = Callable[[np.ndarray, str], str]
 
 
 def synthesize_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, speed: float, by_clause: bool = False,
-                     pitch: float = 0.0) -> np.ndarray:
+                     pitch: float = 0.0) -> tuple[np.ndarray, list[SpokenWord]]:
     """The chunk's sentences, each rendered alone and joined with ``SENTENCE_PAUSE_S``; ``by_clause`` renders
-    every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence)."""
+    every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence). The words come
+    timed relative to the returned audio (from the engine's durations, or estimated when it has none)."""
     sr = engine.sample_rate
     gap = np.zeros(int(SENTENCE_PAUSE_S * sr), np.float32)
     clause_gap = np.zeros(int(CLAUSE_PAUSE_S * sr), np.float32)
     parts: list[np.ndarray] = []
+    words: list[SpokenWord] = []
+    offset = 0
     for sentence in chunk.sentences:
         if parts:
             parts.append(gap)
+            offset += gap.size
         for j, piece in enumerate(split_clauses(sentence) if by_clause else [sentence]):
             if j:
                 parts.append(clause_gap)
-            parts.append(engine.synthesize(piece, voice, speed=speed, language=chunk.language, pitch=pitch))
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+                offset += clause_gap.size
+            audio, timed = engine.synthesize_timed(piece, voice, speed=speed, language=chunk.language, pitch=pitch)
+            words.extend(w.shifted(offset / sr) for w in timed)
+            parts.append(audio)
+            offset += audio.size
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), words
 
 
 def variation(voice: Voice, speed: float, attempt: int, seed: int, chunk_no: int) -> tuple[Voice, float]:
@@ -99,7 +109,7 @@ def render_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, options: Perf
         pitch = 0.0
     whisper = direction is not None and direction.register == "whisper"
     bar = options.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
-    best: tuple[tuple[bool, float], float, np.ndarray, str] | None = None
+    best: tuple[tuple[bool, float], float, np.ndarray, str, list[SpokenWord]] | None = None
     ratios: list[float] = []
     variations: list[dict[str, Any]] = []
     clauses = sum(len(split_clauses(s)) for s in chunk.sentences)
@@ -109,21 +119,21 @@ def render_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, options: Perf
         attempts = attempt + 1
         by_clause = attempt > 0 and attempt == max_attempts - 1 and clauses > len(chunk.sentences)
         v, speed = variation(voice, chunk.speed, attempt, seed, chunk_no)
-        raw = synthesize_chunk(engine, chunk, v, speed, by_clause=by_clause, pitch=pitch)
+        raw, words = synthesize_chunk(engine, chunk, v, speed, by_clause=by_clause, pitch=pitch)
         for _ in range(MAX_FIT_RENDERS):  # the estimate was short: speak a little faster, keep the 15 s bound
             if raw.size <= CHUNK_MAX_S * sr:
                 break
             # Duration shrinks slower than 1/speed (pauses, per-phoneme minimum lengths): overshoot the ratio.
             over = raw.size / ((CHUNK_MAX_S - 0.3) * sr)
             speed *= min(MAX_FIT_SPEEDUP, over ** 1.5)
-            raw = synthesize_chunk(engine, chunk, v, speed, by_clause=by_clause, pitch=pitch)
+            raw, words = synthesize_chunk(engine, chunk, v, speed, by_clause=by_clause, pitch=pitch)
         audio = match_loudness(raw, sr)
         variations.append({"speed": round(speed, 4), "style_jitter": RETRY_STYLE_JITTER if attempt else 0.0,
                            "split": "clause" if by_clause else "sentence"})
         if direction is not None and not direction.is_neutral:
             audio = np.asarray(apply_direction(audio, sr, direction, rng), np.float32)
         if not options.validate:
-            best = ((True, 0.0), float("nan"), audio, "")
+            best = ((True, 0.0), float("nan"), audio, "", words)
             break
         assert listen is not None
         heard = listen(audio, chunk.language)
@@ -131,11 +141,11 @@ def render_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, options: Perf
         ratios.append(round(ratio, 4))
         key = (len(audio) <= CHUNK_MAX_S * sr, ratio)
         if best is None or key > best[0]:
-            best = (key, ratio, audio, heard)
+            best = (key, ratio, audio, heard, words)
         if ratio >= bar:
             break
     assert best is not None
-    _key, ratio, audio, heard = best
+    _key, ratio, audio, heard, words = best
     audio = fade_edges(audio, sr)
     checked = not np.isnan(ratio)
     return ChunkReport(
@@ -145,4 +155,5 @@ def render_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, options: Perf
         est_duration_s=chunk.est_s, match_ratio=round(ratio, 4) if checked else None,
         passed=bool(ratio >= bar) if checked else None, attempts=attempts, attempt_ratios=ratios,
         attempt_variations=variations, transcript=heard, loudness_lufs=round(integrated_lufs(audio, sr), 2),
-        pitch_in_engine=bool(pitch))
+        pitch_in_engine=bool(pitch),
+        words=written_timings(chunk.written, words, speaker=chunk.speaker_id, chunk=chunk.index))

@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import LimelightError
+from ..timing.words import SpokenWord
 from ..voice import Voice
 
 DECODERS = ("fast", "kokoro")  #: Kokoro's waveform generators on the CPU (see KokoroEngine)
@@ -52,6 +53,12 @@ class Engine(Protocol):
     def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
                    pitch: float = 0.0) -> np.ndarray:
         """Audio for one sentence; ``pitch`` (semitones) needs `native_pitch`."""
+        ...
+
+    def synthesize_timed(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
+                         pitch: float = 0.0) -> tuple[np.ndarray, list[SpokenWord]]:
+        """`synthesize` plus each spoken word's time in that audio: from the model's durations where it reports
+        them, else a proportional estimate (marked ``estimated``)."""
         ...
 
     def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0,

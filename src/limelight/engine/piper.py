@@ -11,6 +11,7 @@ import threading
 import numpy as np
 
 from ..errors import VoiceError
+from ..timing.words import SpokenWord, estimate_spoken_words
 from ..voice import Voice
 from .base import check_pitch
 from .trim import trim_silence
@@ -64,6 +65,12 @@ class PiperEngine:
         with self._lock:
             sentences = self._voice.phonemize(text)
         return self._speak([p for p in sentences if p], voice, speed, pitch)
+
+    def synthesize_timed(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
+                         pitch: float = 0.0) -> tuple[np.ndarray, list[SpokenWord]]:
+        """Piper reports no durations through this interface: the words are estimated over the audio."""
+        audio = self.synthesize(text, voice, speed, language, pitch)
+        return audio, estimate_spoken_words(text, audio.size / self.sample_rate)
 
     def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
         self._check_voice(voice)

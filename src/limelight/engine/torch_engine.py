@@ -25,7 +25,7 @@ import torch
 from ..errors import LimelightError
 from ..voice import Voice
 from ..voice.colour import ColourStream
-from .kokoro import PIECE_GAP_S, SAMPLE_RATE, KokoroFrontEnd, check_ids, join_pieces, kokoro_vocab
+from .kokoro import PIECE_GAP_S, SAMPLE_RATE, KokoroFrontEnd, check_ids, finish, join_pieces, kokoro_vocab
 from .model_file import resolve_model
 from .torch_kokoro import TorchKokoro, ops
 from .torch_kokoro.batch import DTYPES, BatchOptions, BatchSynthesizer, Utterance
@@ -81,8 +81,10 @@ class TorchKokoroEngine(KokoroFrontEnd):
 
     # -- the back end ---------------------------------------------------------------------------------------
 
-    def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float) -> np.ndarray:
-        return self._batch.run([Utterance(ids, voice.row(len(ids))[0], speed)])[0]
+    def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float,
+                      durations: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """No durations from the batch path: word timings are then estimated (see `KokoroFrontEnd`)."""
+        return self._batch.run([Utterance(ids, voice.row(len(ids))[0], speed)])[0], None
 
     # -- what the GPU adds ---------------------------------------------------------------------------------
 
@@ -97,7 +99,7 @@ class TorchKokoroEngine(KokoroFrontEnd):
         utterances: list[Utterance] = []
         owner: list[int] = []
         for i, text in enumerate(texts):
-            for phonemes in self.pieces(text, language):
+            for _piece, phonemes in self.pieces(text, language):
                 ids = self.tokens(phonemes)
                 check_ids(ids, float(speeds[i]))
                 if ids:
@@ -105,7 +107,7 @@ class TorchKokoroEngine(KokoroFrontEnd):
                     owner.append(i)
         pieces: list[list[np.ndarray]] = [[] for _ in texts]
         for i, audio in zip(owner, self._batch.run(utterances), strict=True):
-            pieces[i].append(self.finish(audio, voices_[i]))
+            pieces[i].append(finish(audio, voices_[i])[0])
         return [join_pieces(p) for p in pieces]
 
     def stream(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> Iterator[np.ndarray]:
@@ -116,7 +118,7 @@ class TorchKokoroEngine(KokoroFrontEnd):
         milliseconds. See :mod:`.torch_kokoro.stream` for how close the chunks are to the full decode.
         """
         first = True
-        for phonemes in self.pieces(text, language):
+        for _piece, phonemes in self.pieces(text, language):
             ids = self.tokens(phonemes)
             check_ids(ids, speed)
             if not ids:

@@ -56,6 +56,9 @@ class GenerateRequest(BaseModel):
                               "('jf_alpha:0.7,jm_kumo:0.3'); overrides the markup's voice description.")
     language: str | None = Field(None, max_length=16, description="Extension: language code overriding the "
                                  "script's (e.g. 'en', 'ja').")
+    timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
+                             "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
+                             "chunk's own words.")
 
     model_config = ConfigDict(extra="forbid")
 
