@@ -131,3 +131,14 @@ def test_an_engine_without_style_voices_says_what_it_skipped(piper_tts):
     notes = {n["field"]: n["reason"] for n in perf.metadata["not_applied"]}
     assert "piper" in notes["voice"] and "piper" in notes["events"]  # designed voice, then the [sigh]
     assert perf.metadata["voices"]["speaker1"]["name"] == "joe" and perf.duration_s > 1.5
+
+
+@pytest.mark.parametrize("word", ["x" * 2000, "abcdefghij" * 200, "supercalifragilistic" * 60])
+def test_a_word_too_long_for_one_call_is_cut_not_recursed(tts, word):
+    from limelight.engine.kokoro import MAX_TOKENS
+
+    engine = tts.engine
+    pieces = engine.pieces(word, "en")
+    assert pieces and all(len(engine.tokens(phonemes)) <= MAX_TOKENS for _text, phonemes in pieces)
+    if word.startswith("abcdefghij"):  # its phonemes exceed one call: this one used to recurse without end
+        assert len(pieces) > 1

@@ -37,6 +37,7 @@ from .direct import Direction, interpret
 from .direct.events import render_event
 from .engine import Engine, load_engine
 from .errors import LimelightError
+from .limits import checkpoint
 from .options import PerformOptions, perform_options
 from .plan import EventItem, PlanItem, SceneItem, SilenceItem, SoundItem, SpeechChunk, mark_paragraphs, plan_script
 from .plan.chunks import voice_tokens_per_second
@@ -275,6 +276,7 @@ class Take(Iterator[ChunkReport]):
         piece.not_applied = self.not_applied[self._noted:]
         self._noted = len(self.not_applied)
         self.elapsed_samples += piece.audio.size
+        checkpoint(self.elapsed_samples / self.sample_rate)  # a front door's limits (limelight.limits), if any
         return piece
 
     def _event(self, item: EventItem) -> ChunkReport:
