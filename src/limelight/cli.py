@@ -261,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
     serve.set_defaults(func=_cmd_serve)
 
+    from .batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
+
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
