@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
     p.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
     p.add_argument("--model", help="Kokoro ONNX model path (default: the shipped int8 model)")
     p.add_argument("--decoder", default=None, choices=["fast", "kokoro"], help="Kokoro's waveform generator")
-    p.add_argument("--device", default="cpu", help="cpu, or cuda for Kokoro in PyTorch (GPU workers)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto (default): CUDA for Ray actors when the cluster has GPUs, else the CPU")
     p.add_argument("--dry-run", action="store_true", help="check the manifest and list what would run; no audio")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-job messages")
     p.set_defaults(func=run_command)

@@ -46,13 +46,14 @@ class EngineConfig:
     engine: str = "kokoro"
     model: str | None = None
     decoder: str | None = None
-    device: str = "cpu"
+    device: str = "auto"  # auto: CUDA on Ray actors given a GPU, else the CPU
     threads: int | None = None
 
     def load(self) -> Any:
         from ..perform import Performer
 
-        return Performer(engine=self.engine, device=self.device, model=self.model, threads=self.threads,
+        device = "cpu" if self.device == "auto" else self.device
+        return Performer(engine=self.engine, device=device, model=self.model, threads=self.threads,
                          decoder=self.decoder)
 
 
