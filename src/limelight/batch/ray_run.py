@@ -146,7 +146,7 @@ def run_ray(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResult]
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(address="local", include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": _local_env()})
+                     runtime_env={"env_vars": local_runtime_env()})
         started = True
     actors: list[Any] = []
     try:
@@ -219,7 +219,7 @@ def run_ray(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResult]
             ray.shutdown()
 
 
-def _local_env() -> dict[str, str]:
+def local_runtime_env() -> dict[str, str]:
     """A local instance's workers import limelight as this process does (a source checkout on PYTHONPATH)."""
     import limelight
 

@@ -1,7 +1,8 @@
 """Running a manifest: which jobs still need rendering, a local process pool to render them, and the report.
 
 Each worker process loads one `Performer` once and renders jobs one after another; the driver keeps at most
-one job per worker in flight, handing out the longest remaining job first. A job's audio and metadata are
+one job per worker in flight, handing out the longest remaining job first. With one worker the driver renders
+itself (a second process would only add a start-up and a copy of the model). A job's audio and metadata are
 committed atomically by whoever rendered it (`output`), and the metadata file is written last: it is the
 mark that the job is complete. A re-run therefore skips exactly the jobs whose metadata is there, matches
 the job (its fingerprint) and describes the audio file beside it; everything else is rendered again.
@@ -12,6 +13,7 @@ the job is tried once more, and a job that kills a worker twice is reported fail
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -175,27 +177,43 @@ def failure(job: Job, exc: BaseException, seconds: float = 0.0) -> JobResult:
                      error=message)
 
 
-# The performer of this worker process: loaded once by `_init_worker`, used by every job the process runs.
-_WORKER: dict[str, Any] = {}
+@functools.lru_cache(maxsize=1)
+def performer_for(config: EngineConfig) -> Any:
+    """This process's performer for ``config``, loaded once (the model cache of a worker, or of the driver
+    when it renders itself)."""
+    return config.load()
+
+
+# Set in a worker process by `_init_worker` when its performer failed to load.
+_LOAD_ERROR: list[BaseException] = []
 
 
 def _init_worker(config: EngineConfig) -> None:
     try:
-        _WORKER["performer"] = config.load()
+        performer_for(config)
     except BaseException as exc:  # reported by the first job, which stops the batch with a usage error
-        _WORKER["error"] = exc
+        _LOAD_ERROR.append(exc)
 
 
 def _work(job: Job, settings: BatchSettings) -> JobResult:
-    if "error" in _WORKER:
-        exc = _WORKER["error"]
-        raise EngineLoadError(f"the workers could not load the engine: {exc}")
+    if _LOAD_ERROR:
+        raise EngineLoadError(f"the workers could not load the engine: {_LOAD_ERROR[0]}")
     t0 = time.perf_counter()
     try:
-        wav, meta = render(_WORKER["performer"], job, job_options(job, settings), settings.out_dir)
+        wav, meta = render(performer_for(settings.engine), job, job_options(job, settings), settings.out_dir)
         return commit(job, settings, wav, meta, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001  (one bad job must not stop the batch; it is reported)
         return failure(job, exc, time.perf_counter() - t0)
+
+
+def run_inline(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResult], None]) -> None:
+    """One worker: render in this process (no second process to start, no engine loaded twice)."""
+    try:
+        performer_for(settings.engine)
+    except LimelightError as exc:
+        raise EngineLoadError(str(exc), field=exc.field) from None
+    for job in jobs:
+        emit(_work(job, settings))
 
 
 def run_local(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResult], None]) -> None:
@@ -204,6 +222,9 @@ def run_local(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResul
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    if settings.workers == 1:
+        run_inline(jobs, settings, emit)
+        return
     queue = list(jobs)
     crashes: dict[str, int] = {}
     ctx = mp.get_context("spawn")  # never fork a process whose parent may hold onnxruntime's threads
