@@ -202,45 +202,7 @@ def test_flac_and_mp3_outputs(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------- Ray
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray", reason="Ray tests need the [cluster] extra: pip install 'limelight[cluster]'")
-    from limelight.batch.ray_run import local_runtime_env
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": local_runtime_env()})
-    yield ray
-    ray.shutdown()
-
-
-def test_ray_runs_the_same_jobs_with_library_voices(ray_local, tmp_path, monkeypatch):
-    from limelight.batch import BatchSettings, EngineConfig, run_batch
-    from limelight.voice.library import VoiceLibrary
-    from limelight.voice.shipped import shipped_voices
-
-    # A library voice that exists only on the driver's side: the actors must receive it.
-    home = tmp_path / "home"
-    monkeypatch.setenv("LIMELIGHT_HOME", str(home))
-    VoiceLibrary().save(shipped_voices()["jm_kumo"], name="narrator")
-    manifest = _write_jsonl(tmp_path / "m.jsonl", [
-        {"id": "one", "text": "The first line, in the library voice.", "voice": "narrator"},
-        {"id": "two", "text": "Second."},
-        {"id": "bad", "text": "Nobody.", "voice": "nobody"},
-    ])
-    settings = BatchSettings(out_dir=tmp_path / "out", workers=1, engine=EngineConfig(threads=1))
-    summary = run_batch(manifest, settings, quiet=True, use_ray=True)
-    assert (summary.ok, summary.failed, summary.exit_code) == (2, 1, 1)
-    report = _report(settings.out_dir)
-    assert "unknown voice 'nobody'" in report["bad"]["error"]
-    meta = json.loads((settings.out_dir / "one.json").read_text())
-    assert [v["name"] for v in meta["voices"].values()] == ["narrator"]
-    assert sf.info(str(settings.out_dir / "one.wav")).frames == meta["batch"]["frames"]
-    # Resuming works the same through Ray.
-    (settings.out_dir / "two.wav").unlink()
-    summary = run_batch(manifest, settings, quiet=True, use_ray=True)
-    assert (summary.ok, summary.skipped, summary.failed) == (1, 1, 1)
-
-
+# (runs on Ray are in test_cluster.py, which shares one local Ray instance)
 def test_ray_missing_is_a_usage_error(monkeypatch, tmp_path, capsys):
     import builtins
 

@@ -197,6 +197,11 @@ def _cmd_clone(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        from .serve.ray_serve import run_ray_serve
+
+        run_ray_serve(args)
+        return 0
     from .serve import run_server
 
     run_server(host=args.host, port=args.port, workers=args.workers)
@@ -259,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
+    from .serve.ray_serve import add_arguments as add_ray_serve_arguments
+
+    add_ray_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
 
     from .batch.cli import add_parser as add_batch_parser
