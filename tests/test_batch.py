@@ -125,6 +125,15 @@ def test_usage_errors_exit_2_with_one_line(argv, message, tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("limelight: error:") and message in lines[0], err
 
 
+def test_dry_run_lists_jobs_longest_first_and_renders_nothing(tmp_path, capsys):
+    manifest = _write_jsonl(tmp_path / "m.jsonl", [*JOBS, {"id": "bad", "text": "x", "speed": 0}])
+    assert main(["batch", str(manifest), "-o", str(tmp_path / "out"), "--dry-run"]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["garden", "lighthouse", "river"]
+    assert "invalid m.jsonl:4: speed must be between" in err and "3 jobs (3 to render" in err
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------------------------- real runs
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
