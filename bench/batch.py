@@ -7,6 +7,8 @@ each job a paragraph) is rendered into a fresh folder once per (mode, workers). 
   efficiency    throughput / (workers × the same mode's 1-worker throughput): 100 % is ideal scaling
   vs local      Ray's wall time over the local pool's at the same workers (the Ray overhead; + = slower)
   busy          sum of per-job render seconds / (workers × wall): how much of the run the workers rendered
+With ``--repeats R`` every cell runs R times, interleaved with the others and the mode order flipped each
+repeat (on a shared machine the load drifts, and whichever runs first is favoured); the median run is shown.
 The Ray instance is started once before the Ray rows and its start-up is printed apart (a cluster is started
 once and serves many batches); actors and their engines are started inside each row, as local workers are.
 
@@ -14,7 +16,7 @@ once and serves many batches); actors and their engines are started inside each 
 are finished, then checks that every job finished before the kill still has a whole audio file matching
 its metadata, that no final file name holds a partial file, and that a re-run renders only the rest.
 
-Here (2 shared cores):     python bench/batch.py
+Here (2 shared cores):     python bench/batch.py [--jobs 20 --repeats 3]
 On a 16-core machine:      python bench/batch.py --workers 1,4,8,16 --long
 With one GPU actor:        python bench/batch.py --modes ray --workers 1 --device cuda --long
 Against a cluster:         python bench/batch.py --modes ray --ray-address ray://head:10001 --workers 16
@@ -108,6 +110,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto", help="auto (CUDA for Ray actors when there is a GPU), cpu, cuda")
     ap.add_argument("--threads", type=int, default=None, help="threads per worker (default cores / workers)")
     ap.add_argument("--ray-address", default=None, help="a running cluster (default: a local instance)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per cell, interleaved; the median is shown")
     ap.add_argument("--resume-check", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
@@ -115,21 +118,23 @@ def main() -> None:
     manifest = make_manifest(Path(tempfile.mkdtemp(prefix="bench-batch-")) / "manifest.jsonl", args.jobs, args.long)
     print(f"{args.jobs} jobs ({'paragraphs' if args.long else 'sentences'}), {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at the start")
-    results: dict[tuple[str, int], dict[str, float]] = {}
-    for mode in modes:
-        if mode == "ray":
-            import ray
+    if "ray" in modes:
+        import ray
 
-            from limelight.batch.ray_run import local_runtime_env
+        from limelight.batch.ray_run import local_runtime_env
 
-            t0 = time.perf_counter()
-            if args.ray_address:
-                ray.init(address=args.ray_address, log_to_driver=False)
-            else:
-                ray.init(include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": local_runtime_env()})
-            print(f"Ray instance start-up: {time.perf_counter() - t0:.1f} s (not in the rows below)")
+        t0 = time.perf_counter()
+        if args.ray_address:
+            ray.init(address=args.ray_address, log_to_driver=False)
+        else:
+            ray.init(include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": local_runtime_env()})
+        print(f"Ray instance start-up: {time.perf_counter() - t0:.1f} s (not in the rows below)")
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {(m, n): [] for m in modes for n in workers}
+    for rep in range(args.repeats):  # cells interleaved, the mode order flipped each repeat (load drifts)
         for n in workers:
-            results[(mode, n)] = one_run(manifest, mode, n, args.device, args.threads)
+            for mode in (modes if rep % 2 == 0 else modes[::-1]):
+                runs[(mode, n)].append(one_run(manifest, mode, n, args.device, args.threads))
+    results = {cell: sorted(rs, key=lambda r: r["wall"])[len(rs) // 2] for cell, rs in runs.items()}
     print(f"\n{'mode':6} {'workers':>7} {'jobs':>5} {'audio s':>8} {'wall s':>7} {'audio s/s':>9} {'efficiency':>10} "
           f"{'vs local':>8} {'busy':>5}")
     for (mode, n), r in results.items():

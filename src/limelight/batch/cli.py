@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--workers", type=int, default=1, help="parallel workers, each with its own engine (default 1)")
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads per worker (default: the machine's cores divided by --workers)")
+                   help="CPU threads per worker (default: the cores of the machine, or with --ray of the "
+                        "cluster, divided by --workers)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: a local Ray instance, or the cluster at ADDRESS (or $RAY_ADDRESS); "
                         "needs pip install 'limelight[cluster]'")
@@ -45,8 +46,9 @@ def _fix_ray_manifest(args: argparse.Namespace) -> None:
     if args.manifest is None and args.ray and Path(args.ray).exists():
         args.manifest, args.ray = args.ray, ""
     if args.manifest is None:
-        raise LimelightError("batch needs a MANIFEST (a .jsonl or .csv file, or a folder of .txt/.xml files)",
-                             field="manifest")
+        hint = f"; {args.ray!r} was read as --ray's ADDRESS (write the manifest first)" if args.ray else ""
+        raise LimelightError("batch needs a MANIFEST (a .jsonl or .csv file, or a folder of .txt/.xml files)"
+                             + hint, field="manifest")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -58,11 +60,10 @@ def run_command(args: argparse.Namespace) -> int:
         raise LimelightError(f"--workers must be at least 1, got {args.workers}", field="workers")
     if args.threads is not None and args.threads < 1:
         raise LimelightError(f"--threads must be at least 1, got {args.threads}", field="threads")
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
     settings = BatchSettings(out_dir=Path(args.output).expanduser(), fmt=args.format, validate=args.validate,
                              force=args.force, workers=args.workers,
                              engine=EngineConfig(engine=args.engine, model=args.model, decoder=args.decoder,
-                                                 device=args.device, threads=threads))
+                                                 device=args.device, threads=args.threads))
     manifest = load_manifest(args.manifest)
     if args.dry_run:
         for bad in manifest.errors:

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +222,9 @@ def run_local(jobs: list[Job], settings: BatchSettings, emit: Callable[[JobResul
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    if settings.engine.threads is None:  # share the cores: onnxruntime would give every worker all of them
+        threads = max(1, (os.cpu_count() or 1) // settings.workers)
+        settings = replace(settings, engine=replace(settings.engine, threads=threads))
     if settings.workers == 1:
         run_inline(jobs, settings, emit)
         return
