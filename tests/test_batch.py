@@ -60,13 +60,14 @@ def test_jsonl_errors_name_their_line_and_field(tmp_path):
         {"id": "ok1", "text": "Again."},
         [1, 2],
         {"id": "t", "text": "Hi.", "seed": True},
+        {"id": "OK1", "text": "Case."},
     ])
     m = load_manifest(manifest)
     assert [j.id for j in m.jobs] == ["ok1"]
     job = m.jobs[0]
     assert job.line == 1 and job.options["reference"] == str(ref.resolve()) and job.options["pace"] == 1.2
     errors = {e.line: e for e in m.errors}
-    assert set(errors) == {2, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+    assert set(errors) == {2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
     assert "unknown field 'colour'" in errors[2].reason and errors[2].where == "m.jsonl:2"
     assert "not valid JSON" in errors[4].reason
     assert "exactly one of 'text'" in errors[5].reason
@@ -77,6 +78,7 @@ def test_jsonl_errors_name_their_line_and_field(tmp_path):
     assert "duplicate id 'ok1' (first used at m.jsonl:1)" in errors[10].reason
     assert "JSON object" in errors[11].reason
     assert "'seed' must be int" in errors[12].reason
+    assert "duplicate id 'OK1'" in errors[13].reason  # one file on case-insensitive filesystems
 
 
 def test_csv_cells_are_typed_and_multiline_cells_keep_line_numbers(tmp_path):

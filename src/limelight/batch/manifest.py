@@ -214,15 +214,17 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 
 def _dedupe(jobs: list[Job], errors: list[BadLine]) -> list[BadLine]:
-    """A repeated id would overwrite an output: every later use of an id is refused, naming the first."""
+    """A repeated id would overwrite an output: every later use of an id is refused, naming the first. Ids
+    that differ only in case are repeats too (they are one file on macOS and Windows)."""
     first: dict[str, Job] = {}
     keep: list[Job] = []
     for job in jobs:
-        if job.id in first:
+        key = job.id.casefold()
+        if key in first:
             errors.append(BadLine(where=job.where, line=job.line, id=job.id,
-                                  reason=f"duplicate id {job.id!r} (first used at {first[job.id].where})"))
+                                  reason=f"duplicate id {job.id!r} (first used at {first[key].where})"))
         else:
-            first[job.id] = job
+            first[key] = job
             keep.append(job)
     jobs[:] = keep
     errors.sort(key=lambda e: (e.line or 0, e.where))
