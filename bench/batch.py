@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from limelight.batch import BatchSettings, EngineConfig, run_batch  # noqa: E402
 from limelight.batch.output import audio_frames  # noqa: E402
+from limelight.batch.run import performer_for  # noqa: E402
 
 
 def make_manifest(path: Path, jobs: int, long: bool) -> Path:
@@ -57,6 +58,7 @@ def one_run(manifest: Path, mode: str, workers: int, device: str, threads: int |
     cores = os.cpu_count() or 1
     settings = BatchSettings(out_dir=out, workers=workers,
                              engine=EngineConfig(device=device, threads=threads or max(1, cores // workers)))
+    performer_for.cache_clear()  # every run loads its engines, as a `limelight batch` command does
     t0 = time.perf_counter()
     summary = run_batch(manifest, settings, quiet=True, use_ray=mode == "ray")
     wall = time.perf_counter() - t0
