@@ -10,8 +10,10 @@ The voice library must be one folder every replica sees (a shared filesystem mou
 a voice saved through one replica is then listed and used by all of them. Ray itself is imported only when
 a deployment is built, so this module costs nothing without the ``[cluster]`` extra.
 
-Start it with ``limelight serve --ray [ADDRESS] --replicas N`` (or ``--min-replicas/--max-replicas``), or
-with Ray's own CLI: ``serve run limelight.serve.ray_serve:app_builder replicas=2 library=/mnt/voices``.
+The uvicorn runner's connection-level guards (header/body timeouts, connection cap, SIGTERM drain) do not
+apply here: Ray Serve's proxy owns the sockets. Start it with ``limelight serve --ray [ADDRESS] --replicas N``
+(or ``--min-replicas/--max-replicas``), or with Ray's own CLI:
+``serve run limelight.serve.ray_serve:app_builder replicas=2 library=/mnt/voices``.
 """
 
 from __future__ import annotations
@@ -139,8 +141,17 @@ def run_ray_serve(args: argparse.Namespace) -> None:
     if args.library is None and (args.replicas > 1 or args.max_replicas):
         print("limelight: note: replicas each use their own voice library folder unless --library names one "
               "they all see", flush=True)
+    from dataclasses import fields
+
+    from .settings import Settings, env_var, from_arguments
+
+    settings = from_arguments(args)  # the flags checked here, once, before anything starts
     address = args.ray or os.environ.get("RAY_ADDRESS") or "local"
-    extra = {"LIMELIGHT_WORKERS": str(args.workers)}
+    # The replicas build their Settings from the environment: the flags given travel as LIMELIGHT_* variables.
+    extra = {env_var(f.name): str(getattr(args, f.name)) for f in fields(Settings)
+             if getattr(args, f.name, None) is not None}
+    if getattr(args, "api_keys_file", None):
+        extra["LIMELIGHT_API_KEYS_FILE"] = str(Path(args.api_keys_file).expanduser().resolve())
     if address == "local":  # replicas import limelight as this process does (e.g. from a source checkout)
         from ..batch.ray_run import local_runtime_env
 
@@ -149,7 +160,7 @@ def run_ray_serve(args: argparse.Namespace) -> None:
                                 max_replicas=args.max_replicas, num_gpus=args.replica_gpus),
                      library=args.library, extra_env=extra)
     ray.init(address=address, **({"include_dashboard": False} if address == "local" else {}))
-    serve.start(http_options={"host": args.host, "port": args.port})
+    serve.start(http_options={"host": settings.host, "port": settings.port})
     try:
         serve.run(app, name=DEPLOYMENT, route_prefix="/", blocking=True)
     finally:
