@@ -215,6 +215,11 @@ def _cmd_clone(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        from .serve.ray_serve import run_ray_serve
+
+        run_ray_serve(args)
+        return 0
     from .serve import run_server
     from .serve.settings import from_arguments
 
@@ -278,7 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
     add_serve_arguments(serve)
+    from .serve.ray_serve import add_arguments as add_ray_serve_arguments
+
+    add_ray_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
+
+    from .batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
 
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")
     ui.add_argument("--host", default="127.0.0.1")
