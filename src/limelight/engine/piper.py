@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LimelightError, VoiceError
+from ..timing.words import SpokenWord, estimate_spoken_words
 from ..voice import Voice
+from .base import check_pitch
 from .model_file import resolve_model
 from .trim import trim_silence
 
@@ -53,7 +55,12 @@ def resolve_piper_voice(model: str | os.PathLike[str] | None) -> tuple[Path, Pat
 
 
 class PiperEngine:
+    """A Piper voice (the shipped en_US-joe-medium unless ``model`` names another): its one language, its
+    speakers, no style tables (so no designed/cloned voices, no events), no native pitch shift."""
+
     name = "piper"
+    style_voices = False
+    native_pitch = False
 
     def __init__(self, threads: int | None = None, model: str | os.PathLike[str] | None = None) -> None:
         import onnxruntime as ort
@@ -97,22 +104,45 @@ class PiperEngine:
         with self._lock:
             return " ".join("".join(s) for s in self._voice.phonemize(text))
 
-    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str | None = None) -> np.ndarray:
-        from piper import SynthesisConfig
+    def tokens(self, phonemes: str) -> list[int]:
+        """Piper's ids for each phoneme symbol (without the pads Piper interleaves at synthesis)."""
+        id_map = self._voice.config.phoneme_id_map
+        return [i for symbol in phonemes for i in id_map.get(symbol, [])[:1]]
 
-        if voice.name not in self._speaker_ids:
-            raise VoiceError(f"the piper voice {self.default_voice!r} has the voices "
-                             f"{', '.join(sorted(self._speaker_ids))}; got {voice.name!r}", field="voice")
+    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str | None = None,
+                   pitch: float = 0.0) -> np.ndarray:
+        self._check_voice(voice)
         if language is not None and not _same_language(language, self.language):
             from ..text.language import unsupported_message
 
             raise VoiceError(unsupported_message(language, self), field="language")
-        config = SynthesisConfig(speaker_id=self._speaker_ids[voice.name], length_scale=1.0 / speed,
-                                 normalize_audio=False)
         with self._lock:
             sentences = self._voice.phonemize(text)
+        return self._speak([p for p in sentences if p], voice, speed, pitch)
+
+    def synthesize_timed(self, text: str, voice: Voice, speed: float = 1.0, language: str | None = None,
+                         pitch: float = 0.0) -> tuple[np.ndarray, list[SpokenWord]]:
+        """Piper reports no durations through this interface: the words are estimated over the audio."""
+        audio = self.synthesize(text, voice, speed, language, pitch)
+        return audio, estimate_spoken_words(text, audio.size / self.sample_rate)
+
+    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
+        self._check_voice(voice)
+        return self._speak([list(phonemes)] if phonemes else [], voice, speed, pitch)
+
+    def _check_voice(self, voice: Voice) -> None:
+        if voice.name not in self._speaker_ids:
+            raise VoiceError(f"the piper voice {self.default_voice!r} has the voices "
+                             f"{', '.join(sorted(self._speaker_ids))}; got {voice.name!r}", field="voice")
+
+    def _speak(self, sentences: list[list[str]], voice: Voice, speed: float, pitch: float) -> np.ndarray:
+        from piper import SynthesisConfig
+
+        check_pitch(self, pitch)
+        config = SynthesisConfig(speaker_id=self._speaker_ids[voice.name], length_scale=1.0 / speed,
+                                 normalize_audio=False)
         chunks = [np.asarray(self._voice.phoneme_ids_to_audio(self._voice.phonemes_to_ids(p), config), np.float32)
-                  for p in sentences if p]
+                  for p in sentences]
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return trim_silence(audio.reshape(-1), self.sample_rate)
 
