@@ -41,6 +41,7 @@ from .plan import (
 )
 from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, voice_tokens_per_second
 from .script import Script, TextSegment, parse
+from .text.inline import spoken as spoken_text
 from .voice import Voice, resolve_voice
 
 CHUNK_GAP_S = 0.3
@@ -83,6 +84,7 @@ class PerformOptions:
     vc_cfg_rate: float = 0.5
     mode: str = "generate"
     max_attempts: int = MAX_ATTEMPTS
+    lexicon: Any = None  # None | Lexicon | path | TSV/PLS text | {word: pronunciation} (limelight.text.lexicon)
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str, str]] = [
@@ -286,6 +288,17 @@ class Performer:
             espeak_voice(options.language)  # validates, listing supported codes
         seed = options.seed if options.seed >= 0 else secrets.randbelow(2**31 - 1)
         run = _Run(script=script, options=options, seed=seed, rng=np.random.default_rng(seed), voices={})
+        for note in script.notes:  # markup understood but not performed (SSML): reported, never dropped
+            entry = note.as_dict()
+            run.skip(entry["field"], entry["reason"])
+        if options.lexicon is not None:
+            from .text.lexicon import lexicon_from
+
+            lexicon = lexicon_from(options.lexicon)
+            if lexicon is not None:
+                run.script = script = replace(script, segments=tuple(
+                    replace(s, text=lexicon.apply(s.text)) if isinstance(s, TextSegment) else s
+                    for s in script.segments))
         run.voices = self._cast(run)
         if options.mode == "voice_design":
             run.script = self._design_preview_script(run)
@@ -359,12 +372,20 @@ class Performer:
 
     # --------------------------------------------------------------------------------------- planning
     def _direction(self, run: _Run, seg: TextSegment) -> Any:
+        direction = self._interpreted(run, seg)
+        if getattr(seg, "prosody", None) is not None:  # SSML <prosody>: composes with the action's direction
+            from .direct.prosody import apply_prosody
+
+            direction = apply_prosody(direction, seg.prosody)
+        return direction
+
+    def _interpreted(self, run: _Run, seg: TextSegment) -> Any:
         if self._interpret is None:
             if seg.action or seg.register:
                 run.skip("action", "the direction stage is not available in this build")
             return None
         speaker = run.script.speaker(seg.speaker_id)
-        description = speaker.voice if run.script.source_is_markup else None
+        description = speaker.voice if run.script.source_is_markup and not run.script.ssml else None
         return self._interpret(seg.action, description, seg.register)
 
     def _speed(self, run: _Run, direction: Any) -> float:
@@ -458,6 +479,8 @@ class Performer:
                 if j:
                     parts.append(clause_gap)
                 extra = {"pitch": pitch} if pitch else {}
+                if not getattr(self.engine, "inline_marks", False):  # engines that phonemise by themselves
+                    piece = spoken_text(piece)
                 parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language, **extra))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 

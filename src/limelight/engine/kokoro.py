@@ -59,6 +59,7 @@ class KokoroFrontEnd:
     espeak-ng phonemes and Kokoro's token ids."""
 
     name = "kokoro"
+    inline_marks = True  # phonemize() reads emphasis and pronunciation annotations (limelight.text.inline)
     sample_rate = SAMPLE_RATE
     default_voice = DEFAULT_VOICE
     _vocab: dict[str, int]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..script.model import EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
+from ..text.inline import strip as strip_marks
 from ..text.normalize import normalize
 from ..text.sentences import split_long, split_sentences
 
@@ -62,7 +63,9 @@ class SpeechChunk:
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences)
+        """The words as spoken (annotations removed: :mod:`limelight.text.inline`); what Whisper is checked
+        against. The engine gets ``sentences``, annotations included."""
+        return strip_marks(" ".join(self.sentences))
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class _Builder:
         return out
 
     def _emit(self, group: list[str], seconds: float, seg: TextSegment, direction: Any, speed: float) -> None:
-        self.items.append(SpeechChunk(index=self.index, sentences=tuple(group), written=seg.text,
+        self.items.append(SpeechChunk(index=self.index, sentences=tuple(group), written=strip_marks(seg.text),
                                       speaker_id=seg.speaker_id, direction=direction, language=seg.language,
                                       speed=speed, est_s=round(seconds, 3), line=seg.line, col=seg.col))
         self.index += 1

@@ -19,6 +19,7 @@ Scoping rules, chosen to match how people read a script:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ScriptError
 from . import schema
@@ -39,16 +40,22 @@ DEFAULT_LANGUAGE = "en"
 DEFAULT_SPEAKER_ID = "speaker1"
 
 
-def parse(source: str) -> Script:
-    """Parse a script: ``<speak>``/``<script>`` markup, or plain text spoken by one default voice.
+def parse(source: str, *, allow_audio_files: bool = True, base_dir: Path | None = None) -> Script:
+    """Parse a script: SSML 1.1 (:mod:`.ssml`), our ``<speak>``/``<script>`` markup, or plain text spoken by
+    one default voice.
 
     Raises :class:`~limelight.errors.ScriptError` (with 1-based ``line``/``col``) for anything that
-    cannot be performed as written.
+    cannot be performed as written. ``allow_audio_files``/``base_dir``: whether SSML ``<audio>`` may read
+    local files (not for server requests) and where relative paths start.
     """
     if not isinstance(source, str):
         raise ScriptError(f"a script must be text, not {type(source).__name__}")
     src = SourceText(source)
     if starts_with_tag(src):
+        from .ssml import is_ssml, parse_ssml
+
+        if is_ssml(src):
+            return parse_ssml(src, allow_audio_files=allow_audio_files, base_dir=base_dir)
         return _MarkupParser(src).run()
     return _parse_plain(src)
 
