@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import LimelightError
+from ..text.inline import emphasis_levels
 from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..voice import Voice
@@ -101,6 +102,7 @@ class KokoroEngine(KokoroFrontEnd):
         self._lock = threading.Lock()
         self.decoder = decoder
         self._fast = None
+        self._prosody = None  # word emphasis (fastdec.prosody), loaded on first use
         if decoder == "fast":
             from .fastdec.decoder import FastDecoder
 
@@ -131,6 +133,13 @@ class KokoroEngine(KokoroFrontEnd):
                         raise LimelightError(f"cannot load Kokoro model {self.run_path}: {exc}",
                                              field="model") from None
         return self._full
+
+    def _word_prosody(self):  # -> fastdec.prosody.ProsodyFront, made on the first emphasis
+        if self._prosody is None:
+            from .fastdec.prosody import ProsodyFront
+
+            self._prosody = ProsodyFront(self.run_path, _session_options(self.threads))
+        return self._prosody
 
     @property
     def native_pitch(self) -> bool:
@@ -163,7 +172,11 @@ class KokoroEngine(KokoroFrontEnd):
         return out
 
     def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
-        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
+        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed.
+
+        Emphasis markers in the string (:mod:`limelight.text.inline`) stress their words inside the model
+        (:mod:`.fastdec.prosody`) when the fast decoder runs; the original generator ignores them."""
+        phonemes, levels = emphasis_levels(phonemes)
         ids = self.tokens(phonemes)
         if not ids:
             return np.zeros(0, np.float32)
@@ -178,7 +191,12 @@ class KokoroEngine(KokoroFrontEnd):
         }
         if pitch and self._fast is None:
             raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
-        if self._fast is not None:
+        if self._fast is not None and any(levels):
+            from .fastdec.prosody import token_levels
+
+            x, f0 = self._word_prosody().render(feeds, token_levels(phonemes, levels, self._vocab))
+            audio = self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch)
+        elif self._fast is not None:
             audio = self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
         else:
             audio = self._session.run(None, feeds)[0]

@@ -18,15 +18,19 @@ Scoping rules, chosen to match how people read a script:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ScriptError
+from ..text import inline
 from . import schema
 from .events import canonical_event, describe_known_events
 from .lexer import Attr, EndTag, SourceText, StartTag, Text, decode_entities, starts_with_tag, tokenize
 from .model import (
     EventSegment,
+    Mark,
+    Note,
     PauseSegment,
     SceneSegment,
     Script,
@@ -36,8 +40,23 @@ from .model import (
     TextSegment,
 )
 
+_INLINE_SSML = ("break", "emphasis", "say-as", "sub", "phoneme", "mark")
 DEFAULT_LANGUAGE = "en"
 DEFAULT_SPEAKER_ID = "speaker1"
+
+# *word* (moderate) and **words** (strong): the light emphasis form of our markup and of plain text. A star
+# must touch its word on the inside and not be inside a word on the outside, so "5 * 3" or "a*b" stay text;
+# write &#42; for a literal star next to a word.
+_STRONG = re.compile(r"(?<![\w*])\*\*(?=[^\s*])([^*\n\[\]]*?[^\s*])\*\*(?![\w*])")
+_MODERATE = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n\[\]]*?[^\s*]|[^\s*])\*(?![\w*])")
+
+
+def star_emphasis(raw: str) -> str:
+    """``*word*``/``**word**`` → emphasis annotations (:mod:`limelight.text.inline`)."""
+    if "*" not in raw:
+        return raw
+    raw = _STRONG.sub(lambda m: inline.emphasize(m.group(1), "strong"), raw)
+    return _MODERATE.sub(lambda m: inline.emphasize(m.group(1), "moderate"), raw)
 
 
 def parse(source: str, *, allow_audio_files: bool = True, base_dir: Path | None = None) -> Script:
@@ -96,6 +115,7 @@ class _Segments:
         self.speakers: dict[str, Speaker] = {}
         self._ids_by_key: dict[tuple[str, ...], str] = {}
         self._pending: list[tuple[str, int]] = []  # buffered text pieces and their first-word offsets
+        self._inline_words = False
 
     # -- speakers ---------------------------------------------------------------------------------
     def speaker_id(self, frame: _Frame, speech_pos: int) -> str:
@@ -128,11 +148,11 @@ class _Segments:
 
     # -- text and events --------------------------------------------------------------------------
     def speech(self, token: Text) -> None:
-        """Buffer the words of a text token; emit its ``[events]`` in place."""
+        """Buffer the words of a text token; emit its ``[events]`` in place; ``*word*`` is emphasis."""
         if token.literal:
             self._buffer(token.raw, token.pos)
             return
-        raw = token.raw
+        raw = star_emphasis(token.raw)
         i = 0
         while True:
             open_at = raw.find("[", i)
@@ -172,6 +192,9 @@ class _Segments:
         if not self._pending:
             return
         text = schema.collapse("".join(piece for piece, _ in self._pending))
+        if self._inline_words:  # " words " put in by an SSML element: no space before the next punctuation
+            text = re.sub(r"\s+(?=[.,!?;:…](?:\s|$))", "", text)
+            self._inline_words = False
         starts = [p for piece, p in self._pending if p >= 0 and piece.strip()]
         self._pending.clear()
         if not text:
@@ -231,6 +254,9 @@ class _MarkupParser(_Segments):
         self.shot: str | None = None
         self.start_scene: str | None = None
         self.start_shot: str | None = None
+        self.inline: list[_Frame] = []  # open SSML inline elements (emphasis, say-as, sub, phoneme …)
+        self.marks: list[Mark] = []
+        self.notes: list[Note] = []
 
     @property
     def frame(self) -> _Frame:
@@ -253,10 +279,85 @@ class _MarkupParser(_Segments):
         speakers = tuple(self.speakers.values())
         language = self.root_language or (speakers[0].language if speakers else DEFAULT_LANGUAGE)
         return Script(speakers=speakers, segments=tuple(self.segments), scene=self.start_scene,
-                      shot=self.start_shot, language=language, source_is_markup=True)
+                      shot=self.start_shot, language=language, source_is_markup=True, marks=tuple(self.marks),
+                      notes=tuple(self.notes))
+
+    # -- SSML elements inside our markup: inline, so they never cut a sentence (break aside) -------------------
+    def note(self, pos: int, fld: str, reason: str) -> None:
+        line, col = self.src.line_col(pos)
+        if not any(n.field == fld and n.reason == reason for n in self.notes):
+            self.notes.append(Note(fld, reason, line, col))
+
+    def _inline_start(self, tag: StartTag) -> None:
+        from . import ssml
+
+        name = tag.name
+        parent = self.stack[-1] if self.stack else None
+        if parent is None or parent.tag not in schema.HOLDS_SPEECH:
+            raise self.src.error(tag.pos, self._misplaced(name, parent))
+        if self.inline and self.inline[-1].tag != "emphasis":
+            raise self.src.error(tag.pos, f"<{self.inline[-1].tag}> holds text only, not <{name}>")
+        attrs: dict[str, Attr] = {}
+        allowed = ssml.ELEMENTS[name]
+        for attr in tag.attrs:
+            if attr.name not in allowed:
+                raise self.src.error(attr.pos, f"<{name}> has no attribute {attr.name}; allowed attributes: "
+                                               f"{', '.join(allowed) or 'none'}")
+            attrs[attr.name] = attr
+        frame = _Frame(name, tag.pos, attrs)
+        if name == "break":
+            seconds, comma = ssml.break_seconds(self.src, attrs)
+            if comma and self._pending:
+                self._pending.append((",", -1))
+                self._inline_words = True
+            elif seconds > 0:
+                self.flush()
+                line, col = self.src.line_col(tag.pos)
+                self.segments.append(PauseSegment(seconds, line, col))
+        elif name == "mark":
+            if "name" not in attrs:
+                raise self.src.error(tag.pos, "<mark> needs name=\"…\"")
+            text = inline.strip(schema.collapse("".join(piece for piece, _ in self._pending)))
+            line, col = self.src.line_col(tag.pos)
+            self.marks.append(Mark(schema.description(self.src, attrs["name"], "mark"), len(self.segments),
+                                   len(text), line, col))
+        elif name == "emphasis":
+            level = ssml.emphasis_level(self.src, attrs)
+            if level != "none" and not any(f.parts == ["*"] for f in self.inline):
+                self._pending.append((inline.EMPH_OPEN[level], -1))
+                frame.parts = ["*"]  # this frame opened an emphasis
+        if not tag.self_closing and name not in ("break", "mark"):
+            self.inline.append(frame)
+        elif not tag.self_closing:  # <break></break>, <mark …></mark>: allowed, nothing inside
+            self.inline.append(_Frame(name, tag.pos, attrs, parts=["/"]))
+
+    def _inline_end(self, frame: _Frame) -> None:
+        from . import ssml
+
+        name = frame.tag
+        parent = self.stack[-1]
+        if name == "emphasis":
+            if frame.parts == ["*"]:
+                self._pending.append((inline.EMPH_CLOSE, -1))
+            return
+        if name in ("break", "mark"):
+            return
+        text = "".join(frame.parts)
+        if name == "say-as":
+            words = ssml.say_as_words(self, frame.pos, frame.attrs, text, parent.language)
+        elif name == "sub":
+            words = ssml.sub_words(self.src, frame.pos, frame.attrs)
+        else:
+            words = ssml.phoneme_words(self, frame.pos, frame.attrs, text)
+        if words:
+            self._buffer(f" {words} ", frame.pos)
+            self._inline_words = True
 
     # -- tokens -----------------------------------------------------------------------------------
     def _text(self, token: Text) -> None:
+        if self.inline and self.inline[-1].tag in ("say-as", "sub", "phoneme"):
+            self.inline[-1].parts.append(token.raw if token.literal else decode_entities(token.raw))
+            return
         parent = self.stack[-1].tag if self.stack else ""
         if parent in schema.HOLDS_SPEECH:
             self.speech(token)
@@ -274,6 +375,13 @@ class _MarkupParser(_Segments):
                                   "<speak voice=\"…\" gender=\"…\">…</speak>")
 
     def _start(self, tag: StartTag) -> None:
+        if tag.name in _INLINE_SSML:
+            self._inline_start(tag)
+            return
+        if self.inline:
+            top = self.inline[-1]
+            raise self.src.error(top.pos, f"<{top.tag}> is not closed before <{tag.name}> at "
+                                          f"{self.src.where(tag.pos)}")
         self.flush()
         name = tag.name
         if name not in schema.TAGS:
@@ -316,7 +424,8 @@ class _MarkupParser(_Segments):
             return f"<{name}> cannot be {where}: it must be inside a <speak> or <line>"
         allowed = ", ".join(f"<{t}>" for t in schema.CHILDREN[parent.tag])
         if parent.tag in schema.HOLDS_SPEECH:
-            holds = f"text, [events] and {allowed}"
+            ssml = ", ".join(f"<{t}>" for t in schema.SSML_INLINE)
+            holds = f"text, [events] and {allowed}, and the SSML elements {ssml}"
         else:
             holds = allowed or "nothing"
         hint = "; close the <speak> first, or use <line voice=\"…\" gender=\"…\">" if name == "speak" else ""
@@ -324,6 +433,15 @@ class _MarkupParser(_Segments):
                 f"<{parent.tag}> may hold {holds}")
 
     def _end(self, tag: EndTag) -> None:
+        if self.inline and tag.name == self.inline[-1].tag:
+            self._inline_end(self.inline.pop())
+            return
+        if self.inline:
+            top = self.inline[-1]
+            raise self.src.error(top.pos, f"<{top.tag}> is not closed before </{tag.name}> at "
+                                          f"{self.src.where(tag.pos)}")
+        if tag.name in _INLINE_SSML:
+            raise self.src.error(tag.pos, f"</{tag.name}> closes nothing: no <{tag.name}> is open")
         self.flush()
         name = tag.name
         if name not in schema.TAGS:

@@ -31,6 +31,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import ScriptError
 from ..text import inline
@@ -328,19 +329,10 @@ class _SsmlParser:
         return parent
 
     def _bad(self, attr: Attr, tag: str, expected: str) -> ScriptError:
-        return self.src.error(attr.value_pos, f"{attr.name}=\"{schema.collapse(attr.value)}\" of <{tag}> is not "
-                                              f"valid: expected {expected}")
+        return bad_value(self.src, attr, tag, expected)
 
     def _seconds(self, attr: Attr, tag: str) -> float:
-        raw = schema.collapse(attr.value).lower()
-        m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)", raw)
-        if m is None:
-            raise self._bad(attr, tag, "a time such as \"500ms\" or \"1.5s\"")
-        value = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
-        if value > MAX_BREAK_S:
-            raise self.src.error(attr.value_pos, f"time=\"{raw}\" of <{tag}> is longer than the "
-                                                 f"{MAX_BREAK_S:g} s a pause may last")
-        return value
+        return time_seconds(self.src, attr, tag)
 
     def _rate(self, attr: Attr) -> float:
         raw = schema.collapse(attr.value).lower()
@@ -468,11 +460,7 @@ class _SsmlParser:
         return tuple(sorted(out))
 
     def _open_emphasis(self, frame: _Frame) -> None:
-        level = "moderate"
-        if "level" in frame.attrs:
-            level = schema.collapse(frame.attrs["level"].value).lower()
-            if level not in ("strong", "moderate", "reduced", "none"):
-                raise self._bad(frame.attrs["level"], "emphasis", "strong, moderate, reduced or none")
+        level = emphasis_level(self.src, frame.attrs)
         inside = any(f.emphasis for f in self.stack)
         if level != "none" and not inside:
             self.pending.append((inline.EMPH_OPEN[level], -1))
@@ -483,18 +471,11 @@ class _SsmlParser:
             self.pending.append((inline.EMPH_CLOSE, -1))
 
     def _open_break(self, frame: _Frame) -> None:
-        attrs = frame.attrs
-        if "time" in attrs:
-            seconds, explicit = self._seconds(attrs["time"], "break"), True
-        else:
-            strength = schema.collapse(attrs["strength"].value).lower() if "strength" in attrs else "medium"
-            if strength not in BREAK_STRENGTH_S:
-                raise self._bad(attrs["strength"], "break", ", ".join(BREAK_STRENGTH_S))
-            seconds, explicit = BREAK_STRENGTH_S[strength], True
-            if strength in ("x-weak", "weak") and self.pending:
-                self.pending.append((",", -1))  # a prosodic phrase break inside the sentence, no cut
-                return
-        self.pause, self.pause_explicit = seconds, explicit  # a break replaces the default pause here
+        seconds, comma = break_seconds(self.src, frame.attrs)
+        if comma and self.pending:
+            self.pending.append((",", -1))  # a prosodic phrase break inside the sentence, no cut
+            return
+        self.pause, self.pause_explicit = seconds, True  # a break replaces the default pause here
         if seconds > 0:
             self._flush()
 
@@ -514,59 +495,15 @@ class _SsmlParser:
     _close_sentence = _close_s
 
     def _close_say_as(self, frame: _Frame) -> None:
-        attrs = frame.attrs
-        text = schema.collapse("".join(frame.parts))
-        if "interpret-as" not in attrs:
-            raise self.src.error(frame.pos, "<say-as> needs interpret-as=\"…\" (characters, cardinal, ordinal, "
-                                            "digits, date, time, telephone, currency …)")
-        kind = schema.collapse(attrs["interpret-as"].value).lower()
-        fmt = schema.collapse(attrs["format"].value) if "format" in attrs else None
-        if not text:
-            return
-        if not frame.language.startswith("en"):
-            self.note(frame.pos, "say-as", f"say-as readings are English only; \"{text}\" is read as written")
-            self._speech(text, frame.pos)
-            return
-        try:
-            words = say_as(text, kind, fmt)
-        except KeyError:
-            self.note(attrs["interpret-as"].value_pos, f"say-as@interpret-as={kind}",
-                      "not a reading this engine knows; the text is read as written")
-            self._speech(text, frame.pos)
-            return
-        except SayAsError as exc:
-            raise self.src.error(frame.pos, f"<say-as interpret-as=\"{kind}\">: {exc}") from None
-        self._speech(words if "\ue020" in words else words, frame.pos)
+        words = say_as_words(self, frame.pos, frame.attrs, "".join(frame.parts), frame.language)
+        if words:
+            self._speech(f" {words} ", frame.pos)
 
     def _close_sub(self, frame: _Frame) -> None:
-        if "alias" not in frame.attrs:
-            raise self.src.error(frame.pos, "<sub> needs alias=\"…\", the words to say instead")
-        alias = schema.collapse(frame.attrs["alias"].value)
-        if not alias:
-            raise self.src.error(frame.attrs["alias"].value_pos, "alias of <sub> is empty")
-        self._speech(f" {alias} ", frame.pos)
+        self._speech(f" {sub_words(self.src, frame.pos, frame.attrs)} ", frame.pos)
 
     def _close_phoneme(self, frame: _Frame) -> None:
-        attrs = frame.attrs
-        written = schema.collapse("".join(frame.parts))
-        if "ph" not in attrs:
-            raise self.src.error(frame.pos, "<phoneme> needs ph=\"…\" (the pronunciation)")
-        alphabet = schema.collapse(attrs["alphabet"].value).lower() if "alphabet" in attrs else "ipa"
-        ph = schema.collapse(attrs["ph"].value)
-        if alphabet in ("x-sampa", "xsampa", "sampa"):
-            ph = xsampa_to_ipa(ph)
-        elif alphabet != "ipa":
-            self.note(attrs["alphabet"].value_pos, f"phoneme@alphabet={alphabet}",
-                      "only ipa and x-sampa are supported; the written word is spoken")
-            self._speech(f" {written} ", frame.pos)
-            return
-        ipa, bad = check_ipa(ph)
-        if bad:
-            raise self.src.error(attrs["ph"].value_pos, f"ph=\"{ph}\" of <phoneme> has symbol(s) "
-                                                        f"{' '.join(bad)} that Kokoro does not know")
-        if not ipa.strip():
-            raise self.src.error(attrs["ph"].value_pos, "ph of <phoneme> is empty")
-        self._speech(" " + inline.pronounce(written or ipa, ipa=ipa) + " ", frame.pos)
+        self._speech(f" {phoneme_words(self, frame.pos, frame.attrs, ''.join(frame.parts))} ", frame.pos)
 
     def _open_mark(self, frame: _Frame) -> None:
         if "name" not in frame.attrs:
@@ -620,3 +557,105 @@ def parse_ssml(source: str | SourceText, *, allow_audio_files: bool = True, base
     """Parse an SSML document (see the module docstring for the mapping)."""
     src = source if isinstance(source, SourceText) else SourceText(source)
     return _SsmlParser(src, allow_audio_files=allow_audio_files, base_dir=base_dir).run()
+
+
+# -- elements shared with our own <speak> markup (parse.py) ------------------------------------------------
+class Host(Protocol):
+    """What the element readers below need from a parser: the source (for errors) and a way to note."""
+
+    src: SourceText
+
+    def note(self, pos: int, fld: str, reason: str) -> None: ...
+
+
+def bad_value(src: SourceText, attr: Attr, tag: str, expected: str) -> ScriptError:
+    return src.error(attr.value_pos, f"{attr.name}=\"{schema.collapse(attr.value)}\" of <{tag}> is not "
+                                     f"valid: expected {expected}")
+
+
+def time_seconds(src: SourceText, attr: Attr, tag: str) -> float:
+    raw = schema.collapse(attr.value).lower()
+    m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)", raw)
+    if m is None:
+        raise bad_value(src, attr, tag, "a time such as \"500ms\" or \"1.5s\"")
+    value = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
+    if value > MAX_BREAK_S:
+        raise src.error(attr.value_pos, f"time=\"{raw}\" of <{tag}> is longer than the "
+                                        f"{MAX_BREAK_S:g} s a pause may last")
+    return value
+
+
+def break_seconds(src: SourceText, attrs: dict[str, Attr]) -> tuple[float, bool]:
+    """(seconds of silence, whether a comma inside the sentence does instead: the weak strengths)."""
+    if "time" in attrs:
+        return time_seconds(src, attrs["time"], "break"), False
+    strength = schema.collapse(attrs["strength"].value).lower() if "strength" in attrs else "medium"
+    if strength not in BREAK_STRENGTH_S:
+        raise bad_value(src, attrs["strength"], "break", ", ".join(BREAK_STRENGTH_S))
+    return BREAK_STRENGTH_S[strength], strength in ("x-weak", "weak")
+
+
+def emphasis_level(src: SourceText, attrs: dict[str, Attr]) -> str:
+    level = "moderate"
+    if "level" in attrs:
+        level = schema.collapse(attrs["level"].value).lower()
+        if level not in ("strong", "moderate", "reduced", "none"):
+            raise bad_value(src, attrs["level"], "emphasis", "strong, moderate, reduced or none")
+    return level
+
+
+def say_as_words(host: Host, pos: int, attrs: dict[str, Attr], text: str, language: str) -> str:
+    """The words to speak for a ``<say-as>``; an unknown reading is noted and the text read as written."""
+    src = host.src
+    text = schema.collapse(text)
+    if "interpret-as" not in attrs:
+        raise src.error(pos, "<say-as> needs interpret-as=\"…\" (characters, cardinal, ordinal, digits, date, "
+                             "time, telephone, currency …)")
+    kind = schema.collapse(attrs["interpret-as"].value).lower()
+    fmt = schema.collapse(attrs["format"].value) if "format" in attrs else None
+    if not text:
+        return ""
+    if not language.startswith("en"):
+        host.note(pos, "say-as", f"say-as readings are English only; \"{text}\" is read as written")
+        return text
+    try:
+        return say_as(text, kind, fmt)
+    except KeyError:
+        host.note(attrs["interpret-as"].value_pos, f"say-as@interpret-as={kind}",
+                  "not a reading this engine knows; the text is read as written")
+        return text
+    except SayAsError as exc:
+        raise src.error(pos, f"<say-as interpret-as=\"{kind}\">: {exc}") from None
+
+
+def sub_words(src: SourceText, pos: int, attrs: dict[str, Attr]) -> str:
+    if "alias" not in attrs:
+        raise src.error(pos, "<sub> needs alias=\"…\", the words to say instead")
+    alias = schema.collapse(attrs["alias"].value)
+    if not alias:
+        raise src.error(attrs["alias"].value_pos, "alias of <sub> is empty")
+    return alias
+
+
+def phoneme_words(host: Host, pos: int, attrs: dict[str, Attr], written: str) -> str:
+    """A pronunciation annotation for ``<phoneme ph="…">written</phoneme>`` (IPA or X-SAMPA, checked against
+    Kokoro's symbols: an unknown symbol is an error naming it)."""
+    src = host.src
+    written = schema.collapse(written)
+    if "ph" not in attrs:
+        raise src.error(pos, "<phoneme> needs ph=\"…\" (the pronunciation)")
+    alphabet = schema.collapse(attrs["alphabet"].value).lower() if "alphabet" in attrs else "ipa"
+    ph = schema.collapse(attrs["ph"].value)
+    if alphabet in ("x-sampa", "xsampa", "sampa"):
+        ph = xsampa_to_ipa(ph)
+    elif alphabet != "ipa":
+        host.note(attrs["alphabet"].value_pos, f"phoneme@alphabet={alphabet}",
+                  "only ipa and x-sampa are supported; the written word is spoken")
+        return written
+    ipa, bad = check_ipa(ph)
+    if bad:
+        raise src.error(attrs["ph"].value_pos, f"ph=\"{ph}\" of <phoneme> has symbol(s) {' '.join(bad)} that "
+                                               "Kokoro does not know")
+    if not ipa.strip():
+        raise src.error(attrs["ph"].value_pos, "ph of <phoneme> is empty")
+    return inline.pronounce(written or ipa, ipa=ipa)

@@ -1,0 +1,159 @@
+"""Word-level prosody inside Kokoro: per-token durations, F0 and energy edited between predictor and decoder.
+
+Kokoro predicts, per phoneme token, a duration (``/encoder/Div_output_0``: frames at 40 per second, already
+divided by ``speed``), then from the aligned features an F0 curve and an energy curve ``N`` (80 per second),
+which the decoder turns into the features ``x`` that the generator (or our distilled student) renders. A DSP
+pass over the waveform cannot stress one word of a phrase naturally; editing these three predictions can:
+the decoder then renders a longer, higher, stronger word with its own coarticulation.
+
+The graph is cut into three pieces at those tensors (``onnx.utils.Extractor``, cached next to the model like
+:mod:`.front`'s cut; the pieces reproduce the uncut graph's ``x`` and F0 exactly):
+
+- A: tokens, style, speed → durations, the predictor's per-token features ``d``, the text encoder's ``t_en``
+- B: style, durations, ``d`` → F0, N
+- C: style, durations, ``t_en``, F0, N → ``x``
+
+:func:`render` runs A, scales the durations of the marked tokens, runs B, raises/lowers F0 and N over the
+marked tokens' frames (smoothly, so there is no step), runs C, and hands ``x`` and the edited F0 to the
+decoder. Only utterances with an emphasis take this path; everything else runs the single cut graph as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import LimelightError
+from ..graph_opt import sidecar_path, source_stamp
+from .front import F0, FEATURES
+
+DURATIONS = "/encoder/Div_output_0"  # per-token durations in frames (40/s), after ÷ speed, before rounding
+PREDICTOR = "/encoder/predictor/text_encoder/Concat_4_output_0"  # d [1, T, 640]
+TEXT_ENC = "/encoder/text_encoder/Transpose_2_output_0"  # t_en [1, 512, T]
+ENERGY = "/encoder/Squeeze_1_output_0"  # N [1, 2·frames]
+PROSODY_VERSION = 1
+_CUTS: dict[str, tuple[list[str], list[str]]] = {
+    "a": (["tokens", "style", "speed"], [DURATIONS, PREDICTOR, TEXT_ENC]),
+    "b": (["style", DURATIONS, PREDICTOR], [F0, ENERGY]),
+    "c": (["style", DURATIONS, TEXT_ENC, F0, ENERGY], [FEATURES]),
+}
+
+
+@dataclass(frozen=True)
+class Stress:
+    """What one emphasis level does to its word: duration ×, F0 + semitones (at the word's peak), N +."""
+
+    duration: float
+    semitones: float
+    energy: float
+
+
+#: Measured with ``bench/ssml.py`` (the word's duration and median F0 against the same sentence unmarked).
+LEVELS: dict[str, Stress] = {
+    "strong": Stress(1.40, 3.5, 0.6),
+    "moderate": Stress(1.22, 2.0, 0.35),
+    "reduced": Stress(0.85, -1.5, -0.3),
+}
+_SMOOTH_FRAMES = 7  # ≈ 90 ms at 80 frames/s: the F0/energy change ramps in and out instead of stepping
+
+
+def cut_paths(model: Path) -> dict[str, Path]:
+    """The three cut graphs for ``model``, built on first use (a few seconds; needs ``onnx``)."""
+    model = Path(model)
+    paths = {k: model.with_name(f"{model.stem}.limelight-prosody{PROSODY_VERSION}{k}.onnx") for k in _CUTS}
+    meta = sidecar_path(paths["a"])
+    try:
+        if all(p.is_file() for p in paths.values()) and \
+                json.loads(meta.read_text()).get("source_stamp") == source_stamp(model):
+            return paths
+    except (OSError, ValueError):
+        pass
+    try:
+        import onnx
+        from onnx.utils import Extractor
+    except ImportError as exc:
+        raise LimelightError("word emphasis needs the onnx package to prepare the model (pip install onnx)",
+                             field="decoder") from exc
+    graph = onnx.load(str(model))
+    produced = {o for node in graph.graph.node for o in node.output}
+    missing = [n for n in (DURATIONS, PREDICTOR, TEXT_ENC, F0, ENERGY, FEATURES) if n not in produced]
+    if missing:
+        raise LimelightError(f"{model.name} is not a Kokoro v1.0 export whose prosody can be edited "
+                             f"(no {missing[0]})", field="decoder")
+    extractor = Extractor(graph)
+    for key, (inputs, outputs) in _CUTS.items():
+        tmp = paths[key].with_name(f"{paths[key].name}.{os.getpid()}.tmp")
+        try:
+            onnx.save(extractor.extract_model(inputs, outputs), str(tmp))
+            tmp.replace(paths[key])
+        finally:
+            tmp.unlink(missing_ok=True)
+    meta.write_text(json.dumps({"source": model.name, "source_stamp": source_stamp(model)}, indent=1) + "\n")
+    return paths
+
+
+class ProsodyFront:
+    """The three cut graphs as sessions, loaded on first use (≈ 60 MB; only emphasis needs them)."""
+
+    def __init__(self, model: Path, session_options) -> None:
+        self.model = Path(model)
+        self._options = session_options
+        self._sessions: dict[str, object] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, object]:
+        if self._sessions is None:
+            import onnxruntime as ort
+
+            with self._lock:
+                if self._sessions is None:
+                    paths = cut_paths(self.model)
+                    self._sessions = {k: ort.InferenceSession(str(p), sess_options=self._options,
+                                                              providers=["CPUExecutionProvider"])
+                                      for k, p in paths.items()}
+        return self._sessions
+
+    def render(self, feeds: dict[str, np.ndarray], levels: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` and F0 for ``feeds`` with each token's emphasis level applied (``levels`` has one entry per
+        token *without* the two pad tokens; None = unmarked)."""
+        s = self._load()
+        style = feeds["style"].astype(np.float32)
+        dur, d, t_en = s["a"].run(None, feeds)  # type: ignore[attr-defined]
+        n_tok = dur.shape[1]
+        scale = np.ones(n_tok, np.float32)
+        semis = np.zeros(n_tok, np.float32)
+        energy = np.zeros(n_tok, np.float32)
+        for i, level in enumerate(levels[: n_tok - 2]):
+            if level in LEVELS:
+                stress = LEVELS[level]
+                scale[i + 1], semis[i + 1], energy[i + 1] = stress.duration, stress.semitones, stress.energy
+        dur = (dur * scale[None, :]).astype(np.float32)
+        f0, n = s["b"].run(None, {"style": style, DURATIONS: dur, PREDICTOR: d})  # type: ignore[attr-defined]
+        frames = np.maximum(np.round(dur[0]), 1.0).astype(np.int64) * 2  # F0/N run at twice the token rate
+        per_frame_st = _smooth(np.repeat(semis, frames)[: f0.shape[1]], f0.shape[1])
+        per_frame_n = _smooth(np.repeat(energy, frames)[: n.shape[1]], n.shape[1])
+        f0 = (f0 * (2.0 ** (per_frame_st / 12.0))[None, :]).astype(np.float32)
+        n = (n + per_frame_n[None, :]).astype(np.float32)
+        (x,) = s["c"].run(None, {"style": style, DURATIONS: dur, TEXT_ENC: t_en, F0: f0,  # type: ignore[attr-defined]
+                                 ENERGY: n})
+        return x, f0
+
+
+def _smooth(curve: np.ndarray, length: int) -> np.ndarray:
+    if curve.size < length:
+        curve = np.pad(curve, (0, length - curve.size))
+    if not np.any(curve):
+        return curve.astype(np.float32)
+    kernel = np.hanning(_SMOOTH_FRAMES + 2)[1:-1]
+    kernel /= kernel.sum()
+    return np.convolve(curve, kernel, mode="same").astype(np.float32)
+
+
+def token_levels(phonemes: str, levels: list[str | None], vocab: dict[str, int]) -> list[str | None]:
+    """Per-token levels for the tokens :meth:`KokoroFrontEnd.tokens` keeps (symbols outside ``vocab`` dropped)."""
+    return [lvl for ch, lvl in zip(phonemes, levels, strict=True) if ch in vocab]
