@@ -317,10 +317,11 @@ class _MarkupParser(_Segments):
         elif name == "mark":
             if "name" not in attrs:
                 raise self.src.error(tag.pos, "<mark> needs name=\"…\"")
-            text = inline.strip(schema.collapse("".join(piece for piece, _ in self._pending)))
+            raw = inline.strip("".join(piece for piece, _ in self._pending))
+            text = schema.collapse(raw)
             line, col = self.src.line_col(tag.pos)
             self.marks.append(Mark(schema.description(self.src, attrs["name"], "mark"), len(self.segments),
-                                   len(text), line, col))
+                                   len(text) + (1 if text and raw[-1:].isspace() else 0), line, col))
         elif name == "emphasis":
             level = ssml.emphasis_level(self.src, attrs)
             if level != "none" and not any(f.parts == ["*"] for f in self.inline):

@@ -138,6 +138,7 @@ class _SsmlParser:
         self.segments: list[Segment] = []
         self.speakers: dict[tuple[str | None, str | None], Speaker] = {}
         self.marks: list[Mark] = []
+        self.open_marks: list[Mark] = []
         self.notes: list[Note] = []
         self.pending: list[tuple[str, int]] = []  # text pieces and the offset of their first word
         self.pause = 0.0  # silence owed before the next speech
@@ -163,6 +164,10 @@ class _SsmlParser:
         if self.pause_explicit and self.pause > 0:
             line, col = self.src.line_col(len(self.src.text))
             self.segments.append(PauseSegment(self.pause, line, col))
+        last = max((i for i, seg in enumerate(self.segments) if isinstance(seg, TextSegment)), default=-1)
+        for m in self.open_marks:  # marks after the last words: at its end
+            end = len(self.segments[last].written) if last >= 0 else 0  # type: ignore[union-attr]
+            self.marks.append(replace(m, segment=max(last, 0), offset=end))
         if not any(isinstance(s, TextSegment | AudioSegment) for s in self.segments):
             raise ScriptError("the SSML document has nothing to say: put words inside <speak>", line=1, col=1)
         speakers = tuple(self.speakers.values())
@@ -219,11 +224,14 @@ class _SsmlParser:
         starts = [p for piece, p in self.pending if p >= 0]
         self.pending.clear()
         if not inline.strip(text).strip():
-            return
+            return  # open marks wait for the next words
         # The context is the innermost frame's at the time of flushing (every context change flushes first).
         frame = self.frame if self.stack else _Frame("speak", 0)
         line, col = self.src.line_col(starts[0] if starts else frame.pos)
         prosody = frame.prosody if not frame.prosody.is_neutral else None
+        self.marks.extend(replace(m, segment=len(self.segments), offset=min(m.offset, len(inline.strip(text))))
+                          for m in self.open_marks)
+        self.open_marks.clear()
         self.segments.append(TextSegment(text, self._speaker_id(frame), None, None, frame.language, line, col,
                                          prosody=prosody))
 
@@ -390,7 +398,7 @@ class _SsmlParser:
         if m.group(1):  # "+10" without a unit: SSML 1.0's relative level on 0–100
             value = 100.0 + (value if m.group(1) == "+" else -value)
         if not 0.0 <= value <= 100.0:
-            raise self.src.error(attr.value_pos, f"volume=\"{raw}\" is outside 0–100")
+            raise self.src.error(attr.value_pos, f"volume=\"{raw}\" of <prosody> is outside 0–100")
         return -60.0 if value == 0 else 20.0 * math.log10(value / 100.0)
 
     # -- elements --------------------------------------------------------------------------------
@@ -509,9 +517,11 @@ class _SsmlParser:
         if "name" not in frame.attrs:
             raise self.src.error(frame.pos, "<mark> needs name=\"…\"")
         name = schema.description(self.src, frame.attrs["name"], "mark")
-        text = inline.strip(schema.collapse("".join(p for p, _ in self.pending)))
+        raw = inline.strip("".join(p for p, _ in self.pending))
+        text = schema.collapse(raw)
+        offset = len(text) + (1 if text and raw[-1:].isspace() else 0)
         line, col = self.src.line_col(frame.pos)
-        self.marks.append(Mark(name, len(self.segments), len(text), line, col))
+        self.open_marks.append(Mark(name, -1, offset, line, col))  # its segment is known when the text is
 
     def _close_audio(self, frame: _Frame) -> None:
         attrs = frame.attrs
