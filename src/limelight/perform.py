@@ -39,7 +39,7 @@ from .plan import (
     plan_script,
     split_clauses,
 )
-from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, voice_tokens_per_second
+from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, AudioItem, voice_tokens_per_second
 from .script import Script, TextSegment, parse
 from .text.inline import spoken as spoken_text
 from .voice import Voice, resolve_voice
@@ -85,6 +85,7 @@ class PerformOptions:
     mode: str = "generate"
     max_attempts: int = MAX_ATTEMPTS
     lexicon: Any = None  # None | Lexicon | path | TSV/PLS text | {word: pronunciation} (limelight.text.lexicon)
+    local_audio: bool = False  # SSML <audio src="file"> may read local files (the CLI: yes; the server: never)
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str, str]] = [
@@ -278,7 +279,8 @@ class Performer:
         else:
             if not isinstance(source, str) or not source.strip():
                 raise LimelightError("the script is empty", field="prompt")
-            script = mark_paragraphs(source, parse(source))  # blank lines in plain text: paragraph pauses
+            # blank lines in plain text: paragraph pauses; SSML <audio> reads local files only when allowed
+            script = mark_paragraphs(source, parse(source, allow_audio_files=options.local_audio))
         if not any(ch.isalnum() for ch in script.plain_text()) and not any(
                 type(seg).__name__ == "EventSegment" for seg in script.segments):
             raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")
@@ -291,18 +293,32 @@ class Performer:
         for note in script.notes:  # markup understood but not performed (SSML): reported, never dropped
             entry = note.as_dict()
             run.skip(entry["field"], entry["reason"])
-        if options.lexicon is not None:
-            from .text.lexicon import lexicon_from
-
-            lexicon = lexicon_from(options.lexicon)
-            if lexicon is not None:
-                run.script = script = replace(script, segments=tuple(
-                    replace(s, text=lexicon.apply(s.text)) if isinstance(s, TextSegment) else s
-                    for s in script.segments))
         run.voices = self._cast(run)
+        self._apply_lexicons(run)
         if options.mode == "voice_design":
             run.script = self._design_preview_script(run)
         return run
+
+    def _apply_lexicons(self, run: _Run) -> None:
+        """Pronunciation lexicons, before phonemisation: the library's (all voices, then the speaker's voice),
+        with the request's on top (:mod:`limelight.text.lexicon`)."""
+        from .text.lexicon import lexicon_from, voice_lexicon
+
+        request = lexicon_from(run.options.lexicon)
+        by_voice: dict[str, Any] = {}
+
+        def lexicon_of(speaker_id: str) -> Any:
+            name = run.voices[speaker_id].name
+            if name not in by_voice:
+                base = voice_lexicon(name)
+                by_voice[name] = base.merged(request) if base is not None else request
+            return by_voice[name]
+
+        segments = []
+        for seg in run.script.segments:
+            lexicon = lexicon_of(seg.speaker_id) if isinstance(seg, TextSegment) else None
+            segments.append(replace(seg, text=lexicon.apply(seg.text)) if lexicon is not None else seg)
+        run.script = replace(run.script, segments=tuple(segments))
 
     def _design_preview_script(self, run: _Run) -> Script:
         """voice_design mode: the described voice reads a ~15 s preview instead of the script's words."""
@@ -441,9 +457,17 @@ class Performer:
                 run.sounds.append((item.description, run.elapsed_samples / self.sample_rate))
                 gap = SOUND_GAP_S if run.options.background_sfx else CHUNK_GAP_S
                 yield self._emit(run, np.zeros(int(gap * self.sample_rate), np.float32))
+            elif isinstance(item, AudioItem):
+                yield self._emit(run, self._clip(run, item))
             elif isinstance(item, SceneItem):
                 run.scenes.append({"scene": item.scene, "shot": item.shot,
                                    "at_s": round(run.elapsed_samples / self.sample_rate, 3)})
+
+    def _clip(self, run: _Run, item: AudioItem) -> np.ndarray:
+        """A local audio file (SSML ``<audio>``) at the output rate, levelled like speech."""
+        from .audio.clip import load_clip
+
+        return load_clip(item.path, self.sample_rate)
 
     def _piece_count(self, run: _Run) -> int:
         """How many pieces `_render` yields for this run (every plan item but scene changes)."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..script.model import EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
+from ..script.model import AudioSegment, EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
 from ..text.inline import strip as strip_marks
 from ..text.normalize import normalize
 from ..text.sentences import split_long, split_sentences
@@ -91,12 +91,22 @@ class SoundItem:
 
 
 @dataclass(frozen=True)
+class AudioItem:
+    """A recorded clip (SSML ``<audio>``, a local file checked at parse time) played at this point."""
+
+    path: str
+    fallback: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
 class SceneItem:
     scene: str | None
     shot: str | None
 
 
-PlanItem = SpeechChunk | SilenceItem | EventItem | SoundItem | SceneItem
+PlanItem = SpeechChunk | SilenceItem | EventItem | SoundItem | SceneItem | AudioItem
 
 
 def estimate_seconds(n_tokens: int, speed: float, rate: float = TOKENS_PER_SECOND) -> float:
@@ -197,4 +207,6 @@ def plan_script(script: Script, *, count_tokens: Callable[[str, str], int],
             builder.items.append(SoundItem(seg.description, seg.line, seg.col))
         elif isinstance(seg, SceneSegment):
             builder.items.append(SceneItem(seg.scene, seg.shot))
+        elif isinstance(seg, AudioSegment):
+            builder.items.append(AudioItem(seg.path, seg.fallback, seg.line, seg.col))
     return builder.items

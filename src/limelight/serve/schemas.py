@@ -56,6 +56,10 @@ class GenerateRequest(BaseModel):
                               "('jf_alpha:0.7,jm_kumo:0.3'); overrides the markup's voice description.")
     language: str | None = Field(None, max_length=16, description="Extension: language code overriding the "
                                  "script's (e.g. 'en', 'ja').")
+    lexicon: str | dict[str, str] | None = Field(
+        None, max_length=200_000, description="Extension: pronunciation lexicon for this request, as TSV text "
+        "(word<TAB>/ipa/ or respelling), W3C PLS XML text, or an object {word: pronunciation}; on top of the voice "
+        "library's lexicons.")
 
     model_config = ConfigDict(extra="forbid")
 

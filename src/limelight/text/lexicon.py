@@ -27,13 +27,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import LimelightError, ScriptError
-from .inline import has_marks, pronounce
+from ..errors import LimelightError
+from .inline import PRON_CLOSE, PRON_OPEN, pronounce
+
+
+class LexiconError(LimelightError):
+    """A lexicon entry that cannot be used; the message names the file (or field) and the line."""
+
+    code = "invalid_lexicon"
+
+    def __init__(self, message: str, *, line: int | None = None, col: int | None = None) -> None:
+        super().__init__(message, field="lexicon", line=line, col=col)
+
+    def __str__(self) -> str:  # the message already says where
+        return self.message
+
 
 # Common IPA spellings that Kokoro writes another way (espeak/misaki conventions), and marks it ignores.
 _IPA_EQUIVALENTS: list[tuple[str, str]] = [
@@ -154,7 +166,7 @@ class Lexicon:
             keys = sorted(self.entries, key=len, reverse=True)
             alts = "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in keys)
             # Whole words, an optional possessive/plural ending (checked by lookup), any case.
-            self._pattern = re.compile(rf"(?<![\w\ue000-\ue0ff])(?:{alts})(?:['’]s|s)?(?![\w\ue000-\ue0ff])",
+            self._pattern = re.compile(rf"(?<!\w)(?:{alts})(?:['’]s|s)?(?!\w)",
                                        re.IGNORECASE)
         return self._pattern
 
@@ -163,9 +175,9 @@ class Lexicon:
         (:func:`limelight.text.inline.pronounce`); text already annotated keeps its annotations."""
         if not self.entries or not text:
             return text
-        if has_marks(text):  # leave existing pronunciations alone: only annotate the stretches between them
-            parts = re.split("(\ue020[^\ue023]*\ue023)", text)
-            return "".join(p if p.startswith("\ue020") else self.apply(p) for p in parts)
+        if PRON_OPEN in text:  # leave existing pronunciations alone: only annotate the stretches between them
+            parts = re.split(f"({PRON_OPEN}[^{PRON_CLOSE}]*{PRON_CLOSE})", text)
+            return "".join(p if p.startswith(PRON_OPEN) else self.apply(p) for p in parts)
 
         def replace(m: re.Match[str]) -> str:
             word = " ".join(m.group(0).split())
@@ -182,9 +194,9 @@ def _entry(written: str, value: str, line: int, where: str, alphabet: str = "ipa
     written = " ".join(written.split())
     value = value.strip()
     if not written:
-        raise ScriptError(f"{where}: the word is empty", line=line, col=1)
+        raise LexiconError(f"{where}: the word is empty", line=line, col=1)
     if not value:
-        raise ScriptError(f"{where}: \"{written}\" has no pronunciation", line=line, col=1)
+        raise LexiconError(f"{where}: \"{written}\" has no pronunciation", line=line, col=1)
     if alphabet == "x-sampa":
         value = "/" + xsampa_to_ipa(value.strip("/")) + "/"
     is_ipa = (value.startswith("/") and value.endswith("/") and len(value) > 2) or bool(_IPA_ONLY.search(value))
@@ -193,7 +205,7 @@ def _entry(written: str, value: str, line: int, where: str, alphabet: str = "ipa
     ipa, bad = check_ipa(value)
     if bad:
         shown = " ".join(bad)
-        raise ScriptError(f"{where}: the pronunciation of \"{written}\" has symbol(s) {shown} that Kokoro does "
+        raise LexiconError(f"{where}: the pronunciation of \"{written}\" has symbol(s) {shown} that Kokoro does "
                           f"not know (write IPA between slashes, e.g. /kəˈkɔːɹoʊ/, or a respelling)",
                           line=line, col=1)
     return Entry(written, ipa=ipa, line=line)
@@ -210,7 +222,7 @@ def parse_tsv(text: str, source: str = "lexicon") -> Lexicon:
         else:  # two or more spaces also separate (editors that turn tabs into spaces)
             parts = re.split(r"\s{2,}", line, maxsplit=1)
             if len(parts) != 2:
-                raise ScriptError(f"{source} line {number}: expected \"word<TAB>pronunciation\", got \"{line}\"",
+                raise LexiconError(f"{source} line {number}: expected \"word<TAB>pronunciation\", got \"{line}\"",
                                   line=number, col=1)
             written, value = parts
         lex.add(_entry(written, value, number, f"{source} line {number}"))
@@ -225,14 +237,14 @@ def parse_pls(text: str, source: str = "lexicon") -> Lexicon:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         line, col = exc.position
-        raise ScriptError(f"{source}: not well-formed PLS XML: {exc}", line=line, col=col + 1) from None
+        raise LexiconError(f"{source}: not well-formed PLS XML: {exc}", line=line, col=col + 1) from None
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     if root.tag != f"{ns}lexicon":
-        raise ScriptError(f"{source}: a PLS lexicon's root element is <lexicon>, not <{root.tag[len(ns):]}>",
+        raise LexiconError(f"{source}: a PLS lexicon's root element is <lexicon>, not <{root.tag[len(ns):]}>",
                           line=1, col=1)
     alphabet = (root.get("alphabet") or "ipa").lower()
     if alphabet not in ("ipa", "x-sampa"):
-        raise ScriptError(f"{source}: alphabet \"{alphabet}\" is not supported (ipa or x-sampa)", line=1, col=1)
+        raise LexiconError(f"{source}: alphabet \"{alphabet}\" is not supported (ipa or x-sampa)", line=1, col=1)
     # ElementTree keeps no line numbers: find each <lexeme>'s line in the text, in order.
     lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r"<(?:\w+:)?lexeme\b", text)]
     lex = Lexicon(source=source)
@@ -243,7 +255,7 @@ def parse_pls(text: str, source: str = "lexicon") -> Lexicon:
         phoneme = lexeme.find(f"{ns}phoneme")
         alias = lexeme.find(f"{ns}alias")
         if not graphemes:
-            raise ScriptError(f"{where}: <lexeme> has no <grapheme>", line=line, col=1)
+            raise LexiconError(f"{where}: <lexeme> has no <grapheme>", line=line, col=1)
         for g in graphemes:
             if phoneme is not None and (phoneme.text or "").strip():
                 abc = (phoneme.get("alphabet") or alphabet).lower()
@@ -251,7 +263,7 @@ def parse_pls(text: str, source: str = "lexicon") -> Lexicon:
             elif alias is not None and (alias.text or "").strip():
                 lex.add(Entry(" ".join(g.split()), say=" ".join((alias.text or "").split()), line=line))
             else:
-                raise ScriptError(f"{where}: <lexeme> for \"{g}\" has neither <phoneme> nor <alias>",
+                raise LexiconError(f"{where}: <lexeme> for \"{g}\" has neither <phoneme> nor <alias>",
                                   line=line, col=1)
     return lex
 
@@ -293,5 +305,20 @@ def lexicon_from(value: object) -> Lexicon | None:
     raise LimelightError(f"lexicon must be a path, text or a dict, not {type(value).__name__}", field="lexicon")
 
 
-def apply_all(texts: Iterable[str], lexicon: Lexicon) -> list[str]:
-    return [lexicon.apply(t) for t in texts]
+def voice_lexicon(voice: str, root: Path | None = None) -> Lexicon | None:
+    """The voice library's lexicons for ``voice``: ``lexicon.tsv``/``lexicon.pls`` (every voice) then
+    ``<voice>.lexicon.tsv``/``<voice>.lexicon.pls`` (that voice), in the library folder (``$LIMELIGHT_HOME/voices``
+    or ~/.local/share/limelight/voices). None when there is none."""
+    if root is None:
+        from ..voice.library import default_root
+
+        root = default_root()
+    found: Lexicon | None = None
+    safe = re.sub(r"[^A-Za-z0-9_.:,-]", "_", voice)[:128]
+    for stem in ("lexicon", f"{safe}.lexicon"):
+        for ext in ("tsv", "pls"):
+            path = root / f"{stem}.{ext}"
+            if path.is_file():
+                lex = load_lexicon(path)
+                found = lex if found is None else found.merged(lex)
+    return found

@@ -212,4 +212,9 @@ def say_as(text: str, interpret_as: str, fmt: str | None = None) -> str:
     reader = READERS.get(kind)
     if reader is None:
         raise KeyError(kind)
-    return reader(text, fmt)
+    words = reader(text, fmt)
+    if reader in (digits, telephone):
+        # Whisper writes digit strings as digits: keep them as the written form that validation compares,
+        # and speak the words.
+        return pronounce(" ".join(text.split()), say=words)
+    return words

@@ -52,6 +52,11 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         "min_match_ratio": req.min_match_ratio, "skip_vc": req.skip_vc, "vc_steps": req.vc_steps,
         "vc_cfg_rate": req.vc_cfg_rate, "mode": req.mode, "language": req.language, "voice": req.voice,
     }
+    if req.lexicon is not None:  # parsed here, never read as a path: a request names no server files
+        from ...text.lexicon import lexicon_from, parse_lexicon
+
+        options["lexicon"] = parse_lexicon(req.lexicon) if isinstance(req.lexicon, str) else \
+            lexicon_from(req.lexicon)
 
     def job() -> tuple[str, dict[str, Any]]:
         ref: ReferenceAudio | None = None
