@@ -72,9 +72,36 @@ def check_ipa(ipa: str) -> tuple[str, list[str]]:
     text = unicodedata.normalize("NFC", _SPACE.sub(" ", ipa.strip().strip("/[]").strip()))
     for a, b in _IPA_EQUIVALENTS:
         text = text.replace(a, b)
+    text = _stress_on_vowels(text)
     known = kokoro_symbols()
     bad = sorted({c for c in text if c != " " and c not in known})
     return text, bad
+
+
+_VOWELS = set("aeiouyæɑɒɔəɛɜɪʊʌɐɘɵœøɨʉɯɤɚᵻAIOQWY")
+
+
+def _stress_on_vowels(ipa: str) -> str:
+    """Move each stress mark from the start of its syllable to just before the syllable's vowel.
+
+    Dictionaries write stress before the syllable (``pɪˈkɑːn``); Kokoro was trained on espeak/misaki IPA, which
+    writes it before the vowel (``pɪkˈɑːn``), and reads a mark in front of a consonant poorly."""
+    out: list[str] = []
+    held = ""
+    for ch in ipa:
+        if ch in "ˈˌ":
+            out.append(held)
+            held = ch
+        elif held and ch in _VOWELS:
+            out.append(held + ch)
+            held = ""
+        elif held and ch == " ":
+            out.append(held + ch)  # no vowel in this word after the mark: leave it where it was found
+            held = ""
+        else:
+            out.append(ch)
+    out.append(held)
+    return "".join(out)
 
 
 # X-SAMPA → IPA for the symbols English and the main European languages use (longest first).

@@ -31,7 +31,8 @@ _SYMBOLS = {"-": "dash", "_": "underscore", ".": "dot", "@": "at", "/": "slash",
 
 
 def characters(text: str, fmt: str | None = None) -> str:
-    """Spell out: each letter as a capital (espeak reads a lone capital by its name), digits as words."""
+    """Spell out: each letter as a capital (espeak reads a lone capital by its name), digits as words, with a
+    comma's break between them (Whisper hears "N, A, S, A" as letters, "N A S A" as a word)."""
     out: list[str] = []
     for ch in text:
         if ch.isspace():
@@ -46,7 +47,8 @@ def characters(text: str, fmt: str | None = None) -> str:
             out.append(_SYMBOLS[ch])
     if not out:
         raise SayAsError(f"nothing to spell in \"{text}\"")
-    return " ".join(out)
+    # Commas: a short break between letters, so "N A S A" is not run together into a word.
+    return ", ".join(out)
 
 
 def _number(text: str) -> str:

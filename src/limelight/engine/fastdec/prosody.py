@@ -53,11 +53,12 @@ class Stress:
     energy: float
 
 
-#: Measured with ``bench/ssml.py`` (the word's duration and median F0 against the same sentence unmarked).
+#: Chosen by ear and checked with ``bench/ssml.py`` (the word's duration, peak F0 and level against the same
+#: sentence unmarked). ``energy`` is added to Kokoro's N curve (which spans about −10…9): +4 ≈ +2 dB.
 LEVELS: dict[str, Stress] = {
-    "strong": Stress(1.40, 3.5, 0.6),
-    "moderate": Stress(1.22, 2.0, 0.35),
-    "reduced": Stress(0.85, -1.5, -0.3),
+    "strong": Stress(1.40, 4.0, 4.0),
+    "moderate": Stress(1.22, 2.5, 2.5),
+    "reduced": Stress(0.85, -1.5, -2.0),
 }
 _SMOOTH_FRAMES = 7  # ≈ 90 ms at 80 frames/s: the F0/energy change ramps in and out instead of stepping
 
@@ -105,6 +106,7 @@ class ProsodyFront:
         self._options = session_options
         self._sessions: dict[str, object] | None = None
         self._lock = threading.Lock()
+        self.last_frames: np.ndarray | None = None
 
     def _load(self) -> dict[str, object]:
         if self._sessions is None:
@@ -132,9 +134,10 @@ class ProsodyFront:
             if level in LEVELS:
                 stress = LEVELS[level]
                 scale[i + 1], semis[i + 1], energy[i + 1] = stress.duration, stress.semitones, stress.energy
-        dur = (dur * scale[None, :]).astype(np.float32)
+        dur = _stretch(dur, scale)
         f0, n = s["b"].run(None, {"style": style, DURATIONS: dur, PREDICTOR: d})  # type: ignore[attr-defined]
         frames = np.maximum(np.round(dur[0]), 1.0).astype(np.int64) * 2  # F0/N run at twice the token rate
+        self.last_frames = frames  # per token, at 80 frames/s: where each word sits (for measurement)
         per_frame_st = _smooth(np.repeat(semis, frames)[: f0.shape[1]], f0.shape[1])
         per_frame_n = _smooth(np.repeat(energy, frames)[: n.shape[1]], n.shape[1])
         f0 = (f0 * (2.0 ** (per_frame_st / 12.0))[None, :]).astype(np.float32)
@@ -142,6 +145,26 @@ class ProsodyFront:
         (x,) = s["c"].run(None, {"style": style, DURATIONS: dur, TEXT_ENC: t_en, F0: f0,  # type: ignore[attr-defined]
                                  ENERGY: n})
         return x, f0
+
+
+def _stretch(dur: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Durations with each run of scaled tokens stretched as a whole: the graph rounds every token to whole
+    frames, and most phonemes last 1–3 frames, so ×1.2 per token would round back to nothing. Over a run,
+    the rounded running sum spreads the added frames across its tokens (at least one frame each)."""
+    out = dur.copy()
+    row, marked = out[0], scale != 1.0
+    i = 0
+    while i < marked.size:
+        if not marked[i]:
+            i += 1
+            continue
+        j = i
+        while j < marked.size and marked[j]:
+            j += 1
+        total = np.round(np.cumsum(row[i:j] * scale[i:j]))
+        row[i:j] = np.maximum(np.diff(np.concatenate([[0.0], total])), 1.0)
+        i = j
+    return out.astype(np.float32)
 
 
 def _smooth(curve: np.ndarray, length: int) -> np.ndarray:
