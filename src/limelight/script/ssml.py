@@ -445,9 +445,15 @@ class _SsmlParser:
             else:
                 rng = max(0.2, min(3.0, 2.0 ** (self._semitones(raw, attrs["range"], {}, "range") / 6.0)))
         volume = self._volume(attrs["volume"]) if "volume" in attrs else 0.0
+        if volume < -20.0:
+            shown = schema.collapse(attrs["volume"].value)
+            self.note(attrs["volume"].value_pos, "prosody@volume",
+                      f"{shown} is rendered 20 dB down (the quietest a direction goes)")
         contour: tuple[tuple[float, float], ...] = ()
         if "contour" in attrs:
-            contour = self._contour(attrs["contour"])
+            contour = self._contour(attrs["contour"])  # checked, kept on the Prosody for a future engine hook
+            self.note(attrs["contour"].value_pos, "prosody@contour",
+                      "a pitch contour is not applied yet; the model's own intonation is kept")
         if "duration" in attrs:
             self._seconds(attrs["duration"], "prosody")
             self.note(attrs["duration"].value_pos, "prosody@duration",
