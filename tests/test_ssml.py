@@ -247,3 +247,19 @@ def test_ssml_elements_inside_our_markup() -> None:
     assert (err.line, err.col) == (1, 34) and "day 32" in err.message
     assert "holds text only" in error_of('<speak voice="a" gender="male"><sub alias="x"><emphasis>y</emphasis>'
                                          '</sub></speak>').message
+
+
+DOCS = Path(__file__).parent / "data" / "ssml"
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.glob("*.xml")), ids=lambda p: p.stem)
+def test_w3c_style_documents_parse(path: Path) -> None:
+    """One document per section of the SSML 1.1 recommendation (our own wording): each parses, says its
+    words, and reports what it cannot perform instead of dropping it."""
+    script = parse(path.read_text(encoding="utf-8"), base_dir=DOCS)
+    assert script.ssml and script.plain_text().strip()
+    fields = {n.field for n in script.notes}
+    expected = {"03_lexicon_lookup": {"lexicon", "lookup"}, "13_prosody": {"prosody@contour", "prosody@duration"},
+                "14_audio": {"audio"}, "16_desc": {"audio"}}
+    assert expected.get(path.stem, set()) <= fields
+    assert "applause" not in script.plain_text()  # <desc> describes, it is not spoken

@@ -223,8 +223,14 @@ class _SsmlParser:
         text = re.sub(r"\s+(?=[.,!?;:…](?:\s|$))", "", schema.collapse("".join(p for p, _ in self.pending)))
         starts = [p for piece, p in self.pending if p >= 0]
         self.pending.clear()
-        if not inline.strip(text).strip():
+        written = inline.strip(text).strip()
+        if not written:
             return  # open marks wait for the next words
+        if not any(ch.isalnum() for ch in written):  # "</prosody>." : the punctuation ends the words before it
+            last = self.segments[-1] if self.segments else None
+            if isinstance(last, TextSegment):
+                self.segments[-1] = replace(last, text=last.text + written)
+            return
         # The context is the innermost frame's at the time of flushing (every context change flushes first).
         frame = self.frame if self.stack else _Frame("speak", 0)
         line, col = self.src.line_col(starts[0] if starts else frame.pos)
