@@ -41,6 +41,7 @@ from .plan import (
 )
 from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, AudioItem, voice_tokens_per_second
 from .script import Script, TextSegment, parse
+from .text.inline import has_marks
 from .text.inline import spoken as spoken_text
 from .voice import Voice, resolve_voice
 
@@ -295,6 +296,10 @@ class Performer:
             run.skip(entry["field"], entry["reason"])
         run.voices = self._cast(run)
         self._apply_lexicons(run)
+        if not getattr(self.engine, "inline_marks", False) and any(
+                has_marks(s.text) for s in run.script.segments if isinstance(s, TextSegment)):
+            run.skip("emphasis", f"the {self.engine.name} engine phonemises by itself: emphasis, <phoneme> and "
+                                 "lexicon pronunciations are not applied (respellings are)")
         if options.mode == "voice_design":
             run.script = self._design_preview_script(run)
         return run
