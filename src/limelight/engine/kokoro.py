@@ -175,7 +175,7 @@ class KokoroEngine(KokoroFrontEnd):
         """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed.
 
         Emphasis markers in the string (:mod:`limelight.text.inline`) stress their words inside the model
-        (:mod:`.fastdec.prosody`) when the fast decoder runs; the original generator ignores them."""
+        (:mod:`.fastdec.prosody`), with either decoder."""
         phonemes, levels = emphasis_levels(phonemes)
         ids = self.tokens(phonemes)
         if not ids:
@@ -191,11 +191,14 @@ class KokoroEngine(KokoroFrontEnd):
         }
         if pitch and self._fast is None:
             raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
-        if self._fast is not None and any(levels):
+        if any(levels):  # a word is emphasised: durations, F0 and energy are edited inside the model
             from .fastdec.prosody import token_levels
 
             x, f0 = self._word_prosody().render(feeds, token_levels(phonemes, levels, self._vocab))
-            audio = self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch)
+            if self._fast is not None:
+                audio = self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch)
+            else:
+                audio = self._word_prosody().generate(x, f0, feeds["style"])
         elif self._fast is not None:
             audio = self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
         else:

@@ -15,7 +15,8 @@ The graph is cut into three pieces at those tensors (``onnx.utils.Extractor``, c
 
 :func:`render` runs A, scales the durations of the marked tokens, runs B, raises/lowers F0 and N over the
 marked tokens' frames (smoothly, so there is no step), runs C, and hands ``x`` and the edited F0 to the
-decoder. Only utterances with an emphasis take this path; everything else runs the single cut graph as before.
+decoder (the fast decoder, or Kokoro's own generator cut out as a fourth piece for ``decoder="kokoro"``). Only
+utterances with an emphasis take this path; everything else runs as before.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _CUTS: dict[str, tuple[list[str], list[str]]] = {
     "b": (["style", DURATIONS, PREDICTOR], [F0, ENERGY]),
     "c": (["style", DURATIONS, TEXT_ENC, F0, ENERGY], [FEATURES]),
 }
+# Kokoro's own generator (x, F0, style → audio), for decoder="kokoro": built only when that decoder is used.
+_GENERATOR: dict[str, tuple[list[str], list[str]]] = {"g": (["style", FEATURES, F0], ["audio"])}
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,11 @@ LEVELS: dict[str, Stress] = {
 _SMOOTH_FRAMES = 7  # ≈ 90 ms at 80 frames/s: the F0/energy change ramps in and out instead of stepping
 
 
-def cut_paths(model: Path) -> dict[str, Path]:
-    """The three cut graphs for ``model``, built on first use (a few seconds; needs ``onnx``)."""
+def cut_paths(model: Path, cuts: dict[str, tuple[list[str], list[str]]] = _CUTS) -> dict[str, Path]:
+    """The cut graphs for ``model``, built on first use (a few seconds; needs ``onnx``)."""
     model = Path(model)
-    paths = {k: model.with_name(f"{model.stem}.limelight-prosody{PROSODY_VERSION}{k}.onnx") for k in _CUTS}
-    meta = sidecar_path(paths["a"])
+    paths = {k: model.with_name(f"{model.stem}.limelight-prosody{PROSODY_VERSION}{k}.onnx") for k in cuts}
+    meta = sidecar_path(paths[next(iter(cuts))])
     try:
         if all(p.is_file() for p in paths.values()) and \
                 json.loads(meta.read_text()).get("source_stamp") == source_stamp(model):
@@ -82,12 +85,13 @@ def cut_paths(model: Path) -> dict[str, Path]:
                              field="decoder") from exc
     graph = onnx.load(str(model))
     produced = {o for node in graph.graph.node for o in node.output}
-    missing = [n for n in (DURATIONS, PREDICTOR, TEXT_ENC, F0, ENERGY, FEATURES) if n not in produced]
+    missing = [n for n in (DURATIONS, PREDICTOR, TEXT_ENC, F0, ENERGY, FEATURES, "audio") if n not in produced
+               and n not in {i.name for i in graph.graph.output}]
     if missing:
         raise LimelightError(f"{model.name} is not a Kokoro v1.0 export whose prosody can be edited "
                              f"(no {missing[0]})", field="decoder")
     extractor = Extractor(graph)
-    for key, (inputs, outputs) in _CUTS.items():
+    for key, (inputs, outputs) in cuts.items():
         tmp = paths[key].with_name(f"{paths[key].name}.{os.getpid()}.tmp")
         try:
             onnx.save(extractor.extract_model(inputs, outputs), str(tmp))
@@ -107,6 +111,7 @@ class ProsodyFront:
         self._sessions: dict[str, object] | None = None
         self._lock = threading.Lock()
         self.last_frames: np.ndarray | None = None
+        self._generator: object | None = None
 
     def _load(self) -> dict[str, object]:
         if self._sessions is None:
@@ -119,6 +124,19 @@ class ProsodyFront:
                                                               providers=["CPUExecutionProvider"])
                                       for k, p in paths.items()}
         return self._sessions
+
+    def generate(self, x: np.ndarray, f0: np.ndarray, style: np.ndarray) -> np.ndarray:
+        """Kokoro's own generator on ``x`` and F0 (``decoder="kokoro"``): the graph's last piece, cut alone."""
+        if self._generator is None:
+            import onnxruntime as ort
+
+            with self._lock:
+                if self._generator is None:
+                    path = cut_paths(self.model, _GENERATOR)["g"]
+                    self._generator = ort.InferenceSession(str(path), sess_options=self._options,
+                                                           providers=["CPUExecutionProvider"])
+        return self._generator.run(None, {"style": style.astype(np.float32), FEATURES: x,  # type: ignore[attr-defined]
+                                          F0: f0})[0]
 
     def render(self, feeds: dict[str, np.ndarray], levels: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """``x`` and F0 for ``feeds`` with each token's emphasis level applied (``levels`` has one entry per
