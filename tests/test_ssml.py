@@ -263,3 +263,16 @@ def test_w3c_style_documents_parse(path: Path) -> None:
                 "14_audio": {"audio"}, "16_desc": {"audio"}}
     assert expected.get(path.stem, set()) <= fields
     assert "applause" not in script.plain_text()  # <desc> describes, it is not spoken
+
+
+def test_other_dialects_are_reported_not_refused() -> None:
+    doc = ('<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" xmlns:mstts="https://www.w3.org/2001/mstts"'
+           ' xml:lang="en-US"><voice name="en-US-JennyNeural"><mstts:express-as style="cheerful">Great news!'
+           '</mstts:express-as></voice> <voice name="Matthew">Hi.</voice> <par><media begin="0.5s"><speak>Nested.'
+           '</speak></media></par> <say-as interpret-as="date" format="yyyy-mm-dd">2024-03-14</say-as> '
+           '<prosody rate="medium" foo="1">ok</prosody></speak>')
+    script = parse(doc)
+    assert script.plain_text() == "Great news! Hi. Nested. March fourteenth twenty twenty four ok"
+    assert [(s.voice, s.gender) for s in script.speakers][:2] == [(None, "female"), ("Matthew", "male")]
+    assert {"voice@name", "mstts:express-as", "par", "media", "prosody@foo"} <= {n.field for n in script.notes}
+    assert "did you mean <emphasis>" in error_of(ssml("<emphasys>x</emphasys>")).message

@@ -27,6 +27,7 @@ and bad values raise :class:`ScriptError` with the line and column of the elemen
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,20 @@ from .model import (
 )
 
 SSML_NAMESPACE = "http://www.w3.org/2001/10/synthesis"
+# Voice names of other services (Azure, Google, Polly), which no description or library name here matches.
+_VENDOR_GENDERS: dict[str, str] = {
+    **dict.fromkeys(("jenny", "aria", "ava", "emma", "michelle", "nancy", "sara", "jane", "amber", "ashley",
+                     "cora", "elizabeth", "monica", "sonia", "libby", "maisie", "natasha", "clara", "joanna", "salli",
+                     "kendra", "kimberly", "ivy", "amy", "olivia", "ruth", "danielle", "nicole", "raveena",
+                     "aditi", "celine", "lea", "vicki", "marlene", "conchita", "lucia", "mizuki", "seoyeon",
+                     "zhiyu", "xiaoxiao", "nanami", "denise", "katja", "elvira"), "female"),
+    **dict.fromkeys(("guy", "davis", "tony", "jason", "andrew", "brian", "christopher", "eric", "brandon",
+                     "roger", "steffan", "ryan", "thomas", "william", "liam", "matthew", "joey", "justin",
+                     "kevin", "stephen", "russell", "geraint", "mathieu", "hans", "enrique", "miguel",
+                     "giorgio", "takumi", "henri", "conrad", "alvaro", "yunxi", "keita"), "male"),
+}
+_VENDOR_VOICE = re.compile(r"^[a-z]{2,3}-[A-Z]{2,4}-|Neural$|Wavenet|Standard-[A-Z]$|Studio-|Polyglot|Journey",
+                           re.IGNORECASE)
 DEFAULT_LANGUAGE = "en"
 PARAGRAPH_PAUSE_S = 0.7
 
@@ -255,12 +270,14 @@ class _SsmlParser:
             if name.startswith("xmlns") or name in ("xsi:schemalocation", "xmlns:xsi"):
                 continue
             if name not in allowed:
-                if ":" in name or name.startswith("data-"):  # vendor extensions (amazon:…, google:…)
-                    self.note(attr.pos, f"{tag.name}@{name}", "vendor attribute; ignored")
-                    continue
-                listed = ", ".join(a for a in allowed if a != "xmlns") or "none"
-                raise self.src.error(attr.pos, f"<{tag.name}> has no attribute {attr.name}"
-                                               f"{schema._suggest(attr.name, allowed)}; allowed attributes: {listed}")
+                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.75)
+                if close:  # a typo of a real attribute: say so rather than ignore what the author meant
+                    listed = ", ".join(a for a in allowed if a != "xmlns")
+                    raise self.src.error(attr.pos, f"<{tag.name}> has no attribute {attr.name} (did you mean "
+                                                   f"{close[0]}?); allowed attributes: {listed}")
+                why = "vendor attribute" if ":" in name else "not an SSML 1.1 attribute of this element"
+                self.note(attr.pos, f"{tag.name}@{name}", f"{why}; ignored")
+                continue
             if name in found:
                 raise self.src.error(attr.pos, f"attribute {name} is given twice in <{tag.name}>")
             if name in _IGNORED_ATTRS:
@@ -271,17 +288,26 @@ class _SsmlParser:
     def _start(self, tag: StartTag) -> None:
         name = tag.name
         if name not in ELEMENTS:
-            if ":" in name:  # vendor element (amazon:effect, mstts:express-as …): keep its words
-                self.note(tag.pos, name, "vendor SSML extension; its content is spoken plainly")
-                if not tag.self_closing:
-                    self.stack.append(replace(self.frame, tag=name, pos=tag.pos, attrs={}, parts=[]))
-                return
-            known = ", ".join(f"<{t}>" for t in ELEMENTS)
-            raise self.src.error(tag.pos, f"unknown SSML element <{name}>{schema._suggest(name, tuple(ELEMENTS))}; "
-                                          f"known elements: {known}")
+            close = difflib.get_close_matches(name, tuple(ELEMENTS), n=1, cutoff=0.75) if ":" not in name else []
+            if close or not self.stack:  # a typo of a real element: an error that names both
+                known = ", ".join(f"<{t}>" for t in ELEMENTS)
+                hint = f" (did you mean <{close[0]}>?)" if close else ""
+                raise self.src.error(tag.pos, f"unknown SSML element <{name}>{hint}; known elements: {known}")
+            # A vendor extension (amazon:effect, mstts:express-as) or another dialect's element (Google's
+            # <par>, <seq>, <media>): reported, and its words are spoken in the surrounding context.
+            why = "vendor SSML extension" if ":" in name else "not an SSML 1.1 element"
+            self.note(tag.pos, name, f"{why}; its content is spoken plainly")
+            if self.frame.tag in _COLLECTS:
+                raise self.src.error(tag.pos, f"<{self.frame.tag}> holds text only, not <{name}>")
+            if not tag.self_closing:
+                self.stack.append(replace(self.frame, tag=name, pos=tag.pos, attrs={}, parts=[], emphasis=False))
+            return
         if not self.stack:
             if name != "speak" or self.seen_root:
                 raise self.src.error(tag.pos, f"an SSML document is one <speak> element, not <{name}>")
+        elif name == "speak" and self.frame.tag not in ELEMENTS:  # Google's <media><speak>…</speak></media>
+            self.stack.append(replace(self.frame, tag=name, pos=tag.pos, attrs={}, parts=[], emphasis=False))
+            return
         elif name == "speak":
             raise self.src.error(tag.pos, f"<speak> cannot be inside <{self.frame.tag}> "
                                           f"({self.src.where(self.frame.pos)})")
@@ -432,6 +458,17 @@ class _SsmlParser:
             who = {"male": "man", "female": "woman"}.get(gender or "", "person")
             described = f"a {age}-year-old {who}"
             name = f"{name}, {described}" if name else described
+        if name is not None and not _VENDOR_VOICE.search(name) and name.lower() in _VENDOR_GENDERS:
+            gender = gender or _VENDOR_GENDERS[name.lower()]  # "Joanna": a library voice of that name, else designed
+        elif name is not None and _VENDOR_VOICE.search(name):
+            # en-US-JennyNeural, Joanna, en-GB-Wavenet-A: another service's voice. Its gender is kept when the
+            # name is a well-known one, so a dialogue written for that service keeps its men and women apart.
+            first = re.sub(r"^[a-z]{2,3}-[a-z]{2,4}-", "", name.lower())
+            first = re.sub(r"(multilingual)?neural$|-?(standard|wavenet|studio|journey|polyglot).*$", "", first)
+            gender = gender or _VENDOR_GENDERS.get(first)
+            self.note(attrs["name"].value_pos, "voice@name",
+                      f"\"{name}\" is another service's voice; a shipped {gender or 'default'} voice is used")
+            name = None
         if name is None and gender is None and "xml:lang" not in attrs:
             self.note(frame.pos, "voice", "<voice> names no voice, gender or age; the voice is unchanged")
             return

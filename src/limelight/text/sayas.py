@@ -111,7 +111,10 @@ def date(text: str, fmt: str | None = None) -> str:
     ``d``; default ``ymd`` for ``2024-03-14`` and ``mdy`` otherwise). Fields may be numbers or month names."""
     raw = text.strip()
     fields = [f for f in re.split(r"[\s/.\-,]+", raw) if f]
-    order = (fmt or "").lower() or ("ymd" if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", raw) else "mdy"[:len(fields)])
+    order = (fmt or "").lower()
+    if order and order not in _DATE_FORMATS and set(order) <= set("ymd-/. "):  # Google style: "yyyy-mm-dd"
+        order = "".join(dict.fromkeys(c for c in order if c in "ymd"))
+    order = order or ("ymd" if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", raw) else "mdy"[:len(fields)])
     if order not in _DATE_FORMATS:
         raise SayAsError(f"date format must be one of {', '.join(_DATE_FORMATS)}, not \"{fmt}\"")
     if len(fields) != len(order):
