@@ -7,6 +7,7 @@ the real path (``Performer`` for whole-document elements, the engine for word em
 * ``prosody rate`` → the speech duration ratio;
 * ``prosody pitch``→ the median F0 difference in semitones (YIN, ``limelight.direct.dsp.track_f0``);
 * ``prosody volume`` → the integrated loudness difference (LUFS);
+* ``prosody contour`` → the median F0 of the last third minus the first (semitones);
 * ``emphasis``     → the stressed word's duration ratio, median-F0 and peak-F0 change (semitones, YIN over the
   word) and level change (dB re the sentence), the word's span from the model's alignment; and whether Whisper
   still hears the same words;
@@ -146,6 +147,13 @@ def main() -> None:
             a = render(doc(f'<prosody volume="{vol}">{plain}</prosody>'), voice)
             rows.append((voice, f"prosody volume={vol}", "loudness change (LU)", "0.00",
                          f"{integrated_lufs(a, SR) - base_lufs:+.2f}", f"{expect:+.2f}"))
+        for contour, expect in (("(0%,-4st) (100%,+4st)", "> 0"), ("(0%,+4st) (100%,-4st)", "< 0")):
+            a = render(doc(f'<prosody contour="{contour}">{plain}</prosody>'), voice)
+            third0, third1 = len(base) / SR / 3, len(a) / SR / 3
+            slope0 = median_st(base, 2 * third0)[0] - median_st(base, 0, third0)[0]
+            slope1 = median_st(a, 2 * third1)[0] - median_st(a, 0, third1)[0]
+            rows.append((voice, f"prosody contour={contour}", "F0 last − first third (st)", f"{slope0:+.2f}",
+                         f"{slope1:+.2f}", f"{expect} vs without"))
         # emphasis, in the engine (word level): the word's span comes from the model's own alignment
         v = engine.voices()[voice]
         for sentence, word in EMPHASIS[: len(EMPHASIS) if args.all_emphasis else 3]:

@@ -74,8 +74,13 @@ def test_prosody_values_nest() -> None:
     assert segs[1].prosody == Prosody(rate=0.4, pitch=0.0, volume_db=-6.0)
     assert segs[2].prosody is None
     assert parse(ssml('<prosody rate="+20%" pitch="10%" volume="loud">x</prosody>')).segments[0].prosody.rate == 1.2
-    contour = parse(ssml('<prosody contour="(0%,+20Hz) (100%,-2st)">x</prosody>')).segments[0].prosody.contour
+    seg = parse(ssml('<prosody contour="(0%,+20Hz) (100%,-2st)">One two. Three.</prosody>')).segments[0]
+    contour = seg.prosody.contour
     assert contour[0][0] == 0.0 and contour[1] == (1.0, -2.0)
+    assert seg.text == inline.contour("One two", contour) + ". " + inline.contour("Three", contour) + "."
+    assert seg.written == "One two. Three."
+    inside, points = inline.contour_marks(seg.text)
+    assert points == ((0.0, 2.0), (1.0, -2.0)) and sum(inside) == len("One twoThree")
 
 
 @pytest.mark.parametrize(("attr", "value"), [("rate", "zoom"), ("pitch", "+2 octaves"), ("volume", "200"),

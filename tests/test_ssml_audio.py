@@ -101,3 +101,14 @@ def test_say_as_sub_phoneme_and_lexicon_are_heard(performer: Performer) -> None:
     assert "banana" in heard(performer, swapped)
     lexed = performer.perform("I ate an apple today.", validate=False, seed=5, lexicon={"apple": "/bəˈnænə/"})
     assert "banana" in heard(performer, lexed.audio)
+
+
+def test_prosody_contour_bends_the_pitch(performer: Performer) -> None:
+    sentence = "The weather will be lovely all weekend."
+
+    def slope(contour: str) -> float:
+        audio = render(performer, f'<prosody contour="{contour}">{sentence}</prosody>')
+        third = len(audio) / SR / 3
+        return median_st(audio, 2 * third, 3 * third) - median_st(audio, 0, third)
+
+    assert slope("(0%,-4st) (100%,+4st)") - slope("(0%,+4st) (100%,-4st)") >= 4.0

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import LimelightError
-from ..text.inline import emphasis_levels
+from ..text.inline import contour_marks, emphasis_levels
 from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..voice import Voice
@@ -176,6 +176,7 @@ class KokoroEngine(KokoroFrontEnd):
 
         Emphasis markers in the string (:mod:`limelight.text.inline`) stress their words inside the model
         (:mod:`.fastdec.prosody`), with either decoder."""
+        inside, points = contour_marks(phonemes)
         phonemes, levels = emphasis_levels(phonemes)
         ids = self.tokens(phonemes)
         if not ids:
@@ -191,10 +192,11 @@ class KokoroEngine(KokoroFrontEnd):
         }
         if pitch and self._fast is None:
             raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
-        if any(levels):  # a word is emphasised: durations, F0 and energy are edited inside the model
+        if any(levels) or points:  # emphasis or a pitch contour: durations, F0, energy edited inside the model
             from .fastdec.prosody import token_levels
 
-            x, f0 = self._word_prosody().render(feeds, token_levels(phonemes, levels, self._vocab))
+            contour = (token_levels(phonemes, inside, self._vocab), points) if points else None
+            x, f0 = self._word_prosody().render(feeds, token_levels(phonemes, levels, self._vocab), contour)
             if self._fast is not None:
                 audio = self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch)
             else:

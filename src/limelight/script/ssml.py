@@ -38,6 +38,7 @@ from ..errors import ScriptError
 from ..text import inline
 from ..text.lexicon import check_ipa, xsampa_to_ipa
 from ..text.sayas import SayAsError, say_as
+from ..text.sentences import split_sentences
 from . import schema
 from .lexer import Attr, EndTag, SourceText, StartTag, Text, decode_entities, tokenize
 from .model import (
@@ -250,6 +251,13 @@ class _SsmlParser:
         frame = self.frame if self.stack else _Frame("speak", 0)
         line, col = self.src.line_col(starts[0] if starts else frame.pos)
         prosody = frame.prosody if not frame.prosody.is_neutral else None
+        if prosody is not None and prosody.contour:
+            # The contour rides in the text, per sentence (each sentence is synthesised on its own).
+            # The closing marker goes before the sentence's final punctuation, so the sentence splitter still
+            # sees where each sentence ends.
+            text = " ".join(inline.contour(m.group(1), prosody.contour) + m.group(2)
+                            for m in (re.fullmatch(r"(.*?)([.!?…]*[\"'”’)\]]*)", sentence, re.DOTALL)
+                                      for sentence in split_sentences(text)) if m is not None)
         self.marks.extend(replace(m, segment=len(self.segments), offset=min(m.offset, len(inline.strip(text))))
                           for m in self.open_marks)
         self.open_marks.clear()
@@ -494,9 +502,7 @@ class _SsmlParser:
                       f"{shown} is rendered 20 dB down (the quietest a direction goes)")
         contour: tuple[tuple[float, float], ...] = ()
         if "contour" in attrs:
-            contour = self._contour(attrs["contour"])  # checked, kept on the Prosody for a future engine hook
-            self.note(attrs["contour"].value_pos, "prosody@contour",
-                      "a pitch contour is not applied yet; the model's own intonation is kept")
+            contour = self._contour(attrs["contour"])  # applied per sentence on the model's F0 (see _flush)
         if "duration" in attrs:
             self._seconds(attrs["duration"], "prosody")
             self.note(attrs["duration"].value_pos, "prosody@duration",

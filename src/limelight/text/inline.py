@@ -32,11 +32,15 @@ PRON_IPA = "\ue021"
 PRON_SAY = "\ue022"
 PRON_CLOSE = "\ue023"
 SPACE = "\ue024"  # a space inside an annotation: keeps it one "word" for sentence/word splitters
+CONTOUR_OPEN = "\ue030"  # then the points (two characters each), CONTOUR_BODY, the words, CONTOUR_CLOSE
+CONTOUR_BODY = "\ue031"
+CONTOUR_CLOSE = "\ue032"
+_POS0, _ST0 = 0xE100, 0xE200  # a point: chr(_POS0 + percent), chr(_ST0 + quarter-semitones + 48)
 
 _LEVEL_OF = {v: k for k, v in EMPH_OPEN.items()}
-_ANY = re.compile("[\ue010-\ue024]")
+_ANY = re.compile("[\ue010-\ue032\ue100-\ue2ff]")
 _PRON = re.compile(f"{PRON_OPEN}([^{PRON_OPEN}{PRON_CLOSE}]*?)([{PRON_IPA}{PRON_SAY}])([^{PRON_CLOSE}]*){PRON_CLOSE}")
-_EMPH = re.compile(f"[{''.join(EMPH_OPEN.values())}{EMPH_CLOSE}]")
+_EMPH = re.compile(f"[{''.join(EMPH_OPEN.values())}{EMPH_CLOSE}\ue030-\ue032\ue100-\ue2ff]+")
 
 
 def has_marks(text: str) -> bool:
@@ -46,6 +50,38 @@ def has_marks(text: str) -> bool:
 def emphasize(text: str, level: str = "moderate") -> str:
     """``text`` marked as emphasised at ``level`` (one of :data:`EMPHASIS_LEVELS`)."""
     return f"{EMPH_OPEN[level]}{text}{EMPH_CLOSE}"
+
+
+def contour(text: str, points: tuple[tuple[float, float], ...]) -> str:
+    """``text`` spoken on a pitch contour: ``(position 0..1, semitones)`` points, interpolated over its frames
+    (SSML ``<prosody contour>``); semitones are kept to ±12 in quarter steps."""
+    head = "".join(chr(_POS0 + round(max(0.0, min(1.0, p)) * 100)) +
+                   chr(_ST0 + round(max(-12.0, min(12.0, st)) * 4) + 48) for p, st in points)
+    return f"{CONTOUR_OPEN}{head}{CONTOUR_BODY}{text}{CONTOUR_CLOSE}"
+
+
+def contour_marks(phonemes: str) -> tuple[list[bool], tuple[tuple[float, float], ...]]:
+    """For a phoneme string: which clean characters (as :func:`emphasis_levels` returns them) lie inside a
+    contour, and its points (the first contour of the string; a sentence holds at most one)."""
+    inside: list[bool] = []
+    points: list[tuple[float, float]] = []
+    state = ""  # "", "head", "body"
+    pending: int | None = None
+    for ch in phonemes:
+        if ch == CONTOUR_OPEN:
+            state = "head" if not points else "skip"
+        elif ch == CONTOUR_BODY:
+            state = "body" if state == "head" else state
+        elif ch == CONTOUR_CLOSE:
+            state = ""
+        elif state in ("head", "skip") and _POS0 <= ord(ch) < _POS0 + 0x100:
+            pending = ord(ch) - _POS0
+        elif state in ("head", "skip") and _ST0 <= ord(ch) < _ST0 + 0x100:
+            if state == "head" and pending is not None:
+                points.append((pending / 100.0, (ord(ch) - _ST0 - 48) / 4.0))
+        elif not _ANY.match(ch):
+            inside.append(state in ("body", "skip"))
+    return inside, tuple(points)
 
 
 def pronounce(written: str, *, ipa: str | None = None, say: str | None = None) -> str:

@@ -138,9 +138,12 @@ class ProsodyFront:
         return self._generator.run(None, {"style": style.astype(np.float32), FEATURES: x,  # type: ignore[attr-defined]
                                           F0: f0})[0]
 
-    def render(self, feeds: dict[str, np.ndarray], levels: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    def render(self, feeds: dict[str, np.ndarray], levels: list[str | None],
+               contour: tuple[list[bool], tuple[tuple[float, float], ...]] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
         """``x`` and F0 for ``feeds`` with each token's emphasis level applied (``levels`` has one entry per
-        token *without* the two pad tokens; None = unmarked)."""
+        token *without* the two pad tokens; None = unmarked), and, when given, a pitch ``contour``: which tokens
+        it covers and its ``(position 0..1, semitones)`` points, interpolated over those tokens' frames."""
         s = self._load()
         style = feeds["style"].astype(np.float32)
         dur, d, t_en = s["a"].run(None, feeds)  # type: ignore[attr-defined]
@@ -157,6 +160,8 @@ class ProsodyFront:
         frames = np.maximum(np.round(dur[0]), 1.0).astype(np.int64) * 2  # F0/N run at twice the token rate
         self.last_frames = frames  # per token, at 80 frames/s: where each word sits (for measurement)
         per_frame_st = _smooth(np.repeat(semis, frames)[: f0.shape[1]], f0.shape[1])
+        if contour is not None and contour[1] and any(contour[0]):
+            per_frame_st += _contour_curve(frames, contour[0], contour[1], f0.shape[1])
         per_frame_n = _smooth(np.repeat(energy, frames)[: n.shape[1]], n.shape[1])
         f0 = (f0 * (2.0 ** (per_frame_st / 12.0))[None, :]).astype(np.float32)
         n = (n + per_frame_n[None, :]).astype(np.float32)
@@ -185,6 +190,22 @@ def _stretch(dur: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _contour_curve(frames: np.ndarray, inside: list[bool], points: tuple[tuple[float, float], ...],
+                   length: int) -> np.ndarray:
+    """Semitones per F0 frame: the points interpolated linearly over the frames of the covered tokens (from the
+    first covered token to the last), held flat outside their positions, 0 elsewhere; smoothed at the ends."""
+    covered = [i + 1 for i, flag in enumerate(inside[: frames.size - 2]) if flag]
+    curve = np.zeros(length, np.float32)
+    if not covered:
+        return curve
+    start, end = int(frames[: covered[0]].sum()), min(int(frames[: covered[-1] + 1].sum()), length)
+    if end <= start:
+        return curve
+    where = (np.arange(start, end) - start + 0.5) / (end - start)
+    curve[start:end] = np.interp(where, [p for p, _ in points], [st for _, st in points])
+    return _smooth(curve, length)
+
+
 def _smooth(curve: np.ndarray, length: int) -> np.ndarray:
     if curve.size < length:
         curve = np.pad(curve, (0, length - curve.size))
@@ -195,6 +216,6 @@ def _smooth(curve: np.ndarray, length: int) -> np.ndarray:
     return np.convolve(curve, kernel, mode="same").astype(np.float32)
 
 
-def token_levels(phonemes: str, levels: list[str | None], vocab: dict[str, int]) -> list[str | None]:
-    """Per-token levels for the tokens :meth:`KokoroFrontEnd.tokens` keeps (symbols outside ``vocab`` dropped)."""
+def token_levels(phonemes: str, levels: list, vocab: dict[str, int]) -> list:
+    """Per-token values for the tokens :meth:`KokoroFrontEnd.tokens` keeps (symbols outside ``vocab`` dropped)."""
     return [lvl for ch, lvl in zip(phonemes, levels, strict=True) if ch in vocab]
