@@ -112,3 +112,12 @@ def test_prosody_contour_bends_the_pitch(performer: Performer) -> None:
         return median_st(audio, 2 * third, 3 * third) - median_st(audio, 0, third)
 
     assert slope("(0%,-4st) (100%,+4st)") - slope("(0%,+4st) (100%,-4st)") >= 4.0
+
+
+def test_marks_are_reported_with_their_time(performer: Performer) -> None:
+    perf = performer.perform(f'<speak {NS}>First part. <break time="1s"/><mark name="second"/>Second part.'
+                             '<mark name="end"/></speak>', validate=False, seed=5)
+    marks = {m["name"]: m["at_s"] for m in perf.metadata["marks"]}
+    second = perf.metadata["chunks"][1]["start_s"]
+    assert marks["second"] == second and second > 1.0
+    assert marks["end"] == pytest.approx(second + perf.metadata["chunks"][1]["duration_s"], abs=0.01)

@@ -40,6 +40,7 @@ from .plan import (
     split_clauses,
 )
 from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, AudioItem, voice_tokens_per_second
+from .plan.marks import mark_times
 from .script import Script, TextSegment, parse
 from .text.inline import has_marks
 from .text.inline import spoken as spoken_text
@@ -645,6 +646,7 @@ class Performer:
             "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in run.sounds],
             "scene": run.scenes[0].get("report") if run.scenes and "report" in run.scenes[0] else None,
             "not_applied": run.not_applied,
+            "marks": mark_times(run.script, run.chunks),  # SSML <mark>s: where they fall in the audio
         }
 
 
