@@ -93,10 +93,10 @@ def emphasis_render(engine, voice, sentence: str, word: str, level: str | None):
     feeds = {"tokens": np.array([[0, *ids, 0]], np.int64), "style": voice.row(len(ids)).astype(np.float32),
              "speed": np.array([1.0], np.float32)}
     front = engine._word_prosody()  # noqa: SLF001
-    x, f0 = front.render(feeds, per_token if level else [lv and "none" for lv in per_token])
+    x, f0, durations = front.render(feeds, per_token if level else [lv and "none" for lv in per_token])
     audio = engine._fast.decode(x, f0, feeds["style"])  # noqa: SLF001
     inside = [i + 1 for i, lv in enumerate(per_token) if lv]
-    frames = front.last_frames
+    frames = durations * 2
     start, end = frames[: inside[0]].sum() / 80.0, frames[: inside[-1] + 1].sum() / 80.0
     med, peak = median_st(audio, start, end)
     return end - start, med, peak, level_db(audio, start, end) - level_db(audio, 0, len(audio) / SR), audio

@@ -281,3 +281,10 @@ def test_other_dialects_are_reported_not_refused() -> None:
     assert [(s.voice, s.gender) for s in script.speakers][:2] == [(None, "female"), ("Matthew", "male")]
     assert {"voice@name", "mstts:express-as", "par", "media", "prosody@foo"} <= {n.field for n in script.notes}
     assert "did you mean <emphasis>" in error_of(ssml("<emphasys>x</emphasys>")).message
+
+
+def test_plain_text_with_ssml_tags_asks_for_speak_and_stars_work_in_ssml() -> None:
+    err = error_of("Hello <break time='1s'/> there")
+    assert "<break> is markup" in err.message and 'version="1.1"' in err.message
+    assert parse(ssml("I *never* did &#42;this&#42;.")).segments[0].text == \
+        f"I {inline.emphasize('never')} did *this*."

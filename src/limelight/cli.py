@@ -49,6 +49,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if args.explain:
         return _explain(text, args)
     check_writable(args.output)
+    if args.subtitles:
+        from .timing.subtitles import check_subtitle_path
+
+        check_subtitle_path(args.subtitles)
     if args.stems and not args.background_sfx:
         raise LimelightError("--stems needs --background-sfx (the stems are voice, ambience and effects)",
                              field="stems")
@@ -79,6 +83,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
         meta = performer.perform_to_file(text, args.output, progress=progress, **options)
     if bar is not None:
         bar.close()
+    if args.subtitles:
+        from .timing import WordTiming, write_subtitles
+
+        write_subtitles(args.subtitles, [WordTiming.from_dict(w) for w in meta["words"]], meta["duration_s"])
     if args.metadata:
         import json
 
@@ -234,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--background-sfx", action="store_true", help="keep scene ambience and sound effects")
     say.add_argument("--stems", action="store_true", help="also write OUT.voice/.ambience/.effects.wav")
     say.add_argument("--explain", action="store_true", help="print the parsed script and directions; no audio")
-    say.add_argument("--metadata", help="write the performance report (JSON) to this path")
+    say.add_argument("--metadata", help="write the performance report (JSON, with word timings) to this path")
+    say.add_argument("--subtitles", metavar="OUT.srt|OUT.vtt",
+                     help="write subtitles timed to the words (SRT or WebVTT with speaker voice tags)")
     say.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     say.set_defaults(func=_cmd_say)
 

@@ -222,7 +222,7 @@ def _parse_plain(src: SourceText) -> Script:
     markup needs a ``<speak>`` around it.
     """
     collector = _PlainSegments(src)
-    for token in tokenize(src, markup=False, known_tags=schema.TAGS):
+    for token in tokenize(src, markup=False, known_tags=schema.TAGS + schema.SSML_INLINE + ("prosody", "voice")):
         assert isinstance(token, Text)
         collector.speech(token)
     collector.flush()

@@ -218,6 +218,10 @@ class _SsmlParser:
             if raw.strip():
                 raise self.src.error(token.pos, f"<{top.tag}> holds no text: write <{top.tag} …/>")
             return
+        if not token.literal:  # *word* / **word**: our light emphasis, here too (&#42; is a literal star)
+            from .parse import star_emphasis
+
+            raw = decode_entities(star_emphasis(token.raw))
         self._speech(raw, token.pos + (len(token.raw) - len(token.raw.lstrip())))
 
     def _speech(self, text: str, pos: int) -> None:

@@ -60,6 +60,9 @@ class GenerateRequest(BaseModel):
         None, max_length=200_000, description="Extension: pronunciation lexicon for this request, as TSV text "
         "(word<TAB>/ipa/ or respelling), W3C PLS XML text, or an object {word: pronunciation}; on top of the voice "
         "library's lexicons.")
+    timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
+                             "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
+                             "chunk's own words.")
 
     model_config = ConfigDict(extra="forbid")
 

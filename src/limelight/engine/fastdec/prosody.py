@@ -110,7 +110,6 @@ class ProsodyFront:
         self._options = session_options
         self._sessions: dict[str, object] | None = None
         self._lock = threading.Lock()
-        self.last_frames: np.ndarray | None = None
         self._generator: object | None = None
 
     def _load(self) -> dict[str, object]:
@@ -140,10 +139,12 @@ class ProsodyFront:
 
     def render(self, feeds: dict[str, np.ndarray], levels: list[str | None],
                contour: tuple[list[bool], tuple[tuple[float, float], ...]] | None = None,
-               ) -> tuple[np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``x`` and F0 for ``feeds`` with each token's emphasis level applied (``levels`` has one entry per
         token *without* the two pad tokens; None = unmarked), and, when given, a pitch ``contour``: which tokens
-        it covers and its ``(position 0..1, semitones)`` points, interpolated over those tokens' frames."""
+        it covers and its ``(position 0..1, semitones)`` points, interpolated over those tokens' frames. The
+        third value is the duration of every token position (pads included) in the graph's own units (two F0
+        frames, 600 samples), as the uncut graph reports them, after the edit."""
         s = self._load()
         style = feeds["style"].astype(np.float32)
         dur, d, t_en = s["a"].run(None, feeds)  # type: ignore[attr-defined]
@@ -158,7 +159,6 @@ class ProsodyFront:
         dur = _stretch(dur, scale)
         f0, n = s["b"].run(None, {"style": style, DURATIONS: dur, PREDICTOR: d})  # type: ignore[attr-defined]
         frames = np.maximum(np.round(dur[0]), 1.0).astype(np.int64) * 2  # F0/N run at twice the token rate
-        self.last_frames = frames  # per token, at 80 frames/s: where each word sits (for measurement)
         per_frame_st = _smooth(np.repeat(semis, frames)[: f0.shape[1]], f0.shape[1])
         if contour is not None and contour[1] and any(contour[0]):
             per_frame_st += _contour_curve(frames, contour[0], contour[1], f0.shape[1])
@@ -167,7 +167,7 @@ class ProsodyFront:
         n = (n + per_frame_n[None, :]).astype(np.float32)
         (x,) = s["c"].run(None, {"style": style, DURATIONS: dur, TEXT_ENC: t_en, F0: f0,  # type: ignore[attr-defined]
                                  ENERGY: n})
-        return x, f0
+        return x, f0, (frames // 2).astype(np.int64)
 
 
 def _stretch(dur: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -67,6 +67,9 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         if ref is not None:
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
+        if not req.timestamps:  # the seed's contract has no words; they are asked for
+            metadata.pop("words", None)
+            metadata["chunks"] = [{k: v for k, v in c.items() if k != "words"} for c in metadata.get("chunks", [])]
         return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
 
     audio, metadata = await state.pool.run(job)
