@@ -178,9 +178,10 @@ def test_marks_are_kept_with_their_offsets() -> None:
 def test_audio_local_file_url_and_fallback(tmp_path: Path) -> None:
     clip = tmp_path / "ding.wav"
     clip.write_bytes(b"RIFF")
-    script = parse(ssml(f'Listen. <audio src="{clip.name}">a bell</audio> Done.'), base_dir=tmp_path)
+    script = parse(ssml(f'Listen. <audio src="{clip.name}">a bell</audio> Done.'), base_dir=tmp_path,
+                   allow_audio_files=True)
     assert any(isinstance(s, AudioSegment) and s.path == str(clip) for s in script.segments)
-    remote = parse(ssml('Listen. <audio src="https://example.com/x.wav">a bell</audio>'))
+    remote = parse(ssml('Listen. <audio src="https://example.com/x.wav">a bell</audio>'), allow_audio_files=True)
     assert remote.plain_text() == "Listen. a bell" and "URL" in remote.notes[0].reason
     served = parse(ssml(f'<audio src="{clip}">bell</audio>'), allow_audio_files=False)
     assert served.plain_text() == "bell" and served.notes
@@ -261,7 +262,7 @@ DOCS = Path(__file__).parent / "data" / "ssml"
 def test_w3c_style_documents_parse(path: Path) -> None:
     """One document per section of the SSML 1.1 recommendation (our own wording): each parses, says its
     words, and reports what it cannot perform instead of dropping it."""
-    script = parse(path.read_text(encoding="utf-8"), base_dir=DOCS)
+    script = parse(path.read_text(encoding="utf-8"), base_dir=DOCS, allow_audio_files=True)
     assert script.ssml and script.plain_text().strip()
     fields = {n.field for n in script.notes}
     expected = {"03_lexicon_lookup": {"lexicon", "lookup"}, "13_prosody": {"prosody@contour", "prosody@duration"},

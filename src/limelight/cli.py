@@ -172,7 +172,22 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
         print(f"{mark} {name:16s} {voice.gender or '-':7s} {voice.source:8s} {voice.description}")
+    _report_damaged_voices()
     return 0
+
+
+def _report_damaged_voices() -> None:
+    """Saved voices whose files cannot be read: named on stderr with how to remove them (the rest still work)."""
+    try:
+        from .voice.library import VoiceLibrary
+
+        entries = VoiceLibrary().entries()
+    except (ImportError, OSError):
+        return
+    for entry in entries:
+        if entry.error:
+            print(f"limelight: saved voice {entry.name!r} is damaged ({entry.error}); remove it with "
+                  f"`limelight voices --delete {entry.name}`", file=sys.stderr)
 
 
 def _cmd_clone(args: argparse.Namespace) -> int:
@@ -203,8 +218,9 @@ def _cmd_clone(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .serve import run_server
+    from .serve.settings import from_arguments
 
-    run_server(host=args.host, port=args.port, workers=args.workers)
+    run_server(settings=from_arguments(args))  # flags over LIMELIGHT_* variables over defaults
     return 0
 
 
@@ -262,10 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "else search; minutes on a CPU)")
     clone.set_defaults(func=_cmd_clone)
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
+    from .serve.settings import add_arguments as add_serve_arguments
+
+    serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
+    add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
 
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")

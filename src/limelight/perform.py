@@ -27,6 +27,7 @@ import numpy as np
 from .audio.loudness import fade_edges, integrated_lufs, match_loudness
 from .engine import load_engine
 from .errors import LimelightError
+from .limits import checkpoint
 from .plan import (
     CHUNK_MAX_S,
     EventItem,
@@ -494,6 +495,7 @@ class Performer:
     def _emit(self, run: _Run, audio: np.ndarray, report: dict[str, Any] | None = None) -> _Piece:
         audio = np.asarray(audio, np.float32)
         run.elapsed_samples += audio.size
+        checkpoint(run.elapsed_samples / self.sample_rate)  # a front door's limits (limelight.limits), if any
         return _Piece(audio=audio, chunk=report)
 
     def _event(self, run: _Run, item: EventItem) -> np.ndarray:

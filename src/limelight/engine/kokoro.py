@@ -186,9 +186,15 @@ class KokoroEngine(KokoroFrontEnd):
         phonemes = self.phonemize(text, language)
         if len(self.tokens(phonemes)) <= MAX_TOKENS:
             return [(text, phonemes)]
-        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
+        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece. Every piece must be
+        # shorter than the text, or this would recurse forever: a single word too long for one call (2,000
+        # letters, no spaces) is cut between characters.
+        limit = max(1, min(len(text) - 1, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))))
+        pieces = split_long(text, limit)
+        if any(len(p) >= len(text) for p in pieces):
+            pieces = [text[i:i + limit] for i in range(0, len(text), limit)]
         out: list[tuple[str, str]] = []
-        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
+        for piece in pieces:
             out.extend(self._fit_pieces(piece, language))
         return out
 

@@ -59,7 +59,7 @@ def star_emphasis(raw: str) -> str:
     return _MODERATE.sub(lambda m: inline.emphasize(m.group(1), "moderate"), raw)
 
 
-def parse(source: str, *, allow_audio_files: bool = True, base_dir: Path | None = None) -> Script:
+def parse(source: str, *, allow_audio_files: bool = False, base_dir: Path | None = None) -> Script:
     """Parse a script: SSML 1.1 (:mod:`.ssml`), our ``<speak>``/``<script>`` markup, or plain text spoken by
     one default voice.
 

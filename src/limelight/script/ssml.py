@@ -622,7 +622,7 @@ class _SsmlParser:
         self._speech(" " + "".join(frame.parts) + " ", frame.pos)
 
 
-def parse_ssml(source: str | SourceText, *, allow_audio_files: bool = True, base_dir: Path | None = None) -> Script:
+def parse_ssml(source: str | SourceText, *, allow_audio_files: bool = False, base_dir: Path | None = None) -> Script:
     """Parse an SSML document (see the module docstring for the mapping)."""
     src = source if isinstance(source, SourceText) else SourceText(source)
     return _SsmlParser(src, allow_audio_files=allow_audio_files, base_dir=base_dir).run()
