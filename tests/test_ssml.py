@@ -289,3 +289,13 @@ def test_plain_text_with_ssml_tags_asks_for_speak_and_stars_work_in_ssml() -> No
     assert "<break> is markup" in err.message and 'version="1.1"' in err.message
     assert parse(ssml("I *never* did &#42;this&#42;.")).segments[0].text == \
         f"I {inline.emphasize('never')} did *this*."
+
+
+def test_normalisation_leaves_pronunciations_whole() -> None:
+    from limelight.text.normalize import normalize
+
+    phone = parse(ssml('Call <say-as interpret-as="telephone">+44 20 7946</say-as> at 9:30 now.')).segments[0].text
+    spoken = inline.outside_pronunciations(phone, normalize)
+    assert inline.strip(spoken) == "Call +44 20 7946 at nine thirty now."
+    annotation = phone[phone.index(inline.PRON_OPEN): phone.index(inline.PRON_CLOSE) + 1]
+    assert annotation in spoken  # the annotation is untouched: no space entered it

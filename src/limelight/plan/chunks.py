@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..script.model import AudioSegment, EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
+from ..text.inline import outside_pronunciations
 from ..text.inline import strip as strip_marks
 from ..text.normalize import normalize
 from ..text.sentences import split_long, split_sentences
@@ -131,7 +132,7 @@ class _Builder:
     index: int = 0
 
     def add_text(self, seg: TextSegment, direction: Any, speed: float, rate: float = TOKENS_PER_SECOND) -> None:
-        spoken = normalize(seg.text, seg.language)
+        spoken = outside_pronunciations(seg.text, lambda t: normalize(t, seg.language))
         pieces: list[tuple[str, float]] = []
         for sentence in split_sentences(spoken):
             for piece in self._fit(sentence, seg.language, speed, rate):

@@ -112,6 +112,23 @@ def spoken(text: str) -> str:
     return _ANY.sub(lambda m: " " if m.group(0) == SPACE else "", text)
 
 
+def outside_pronunciations(text: str, fn: Callable[[str], str]) -> str:
+    """``fn`` applied to the stretches of ``text`` between pronunciation annotations, which are kept as they
+    are (normalising the written digits inside one would put spaces in it, and a splitter could then cut it)."""
+    if PRON_OPEN not in text:
+        return fn(text)
+    parts = re.split(f"({PRON_OPEN}[^{PRON_CLOSE}]*{PRON_CLOSE})", text)
+    out = [p if p.startswith(PRON_OPEN) else fn(p) for p in parts]
+    # fn may strip the spaces at a stretch's ends: keep one between words and an annotation.
+    for i, p in enumerate(parts):
+        if not p.startswith(PRON_OPEN) and out[i]:
+            if p[:1].isspace() and i > 0:
+                out[i] = " " + out[i]
+            if p[-1:].isspace() and i < len(parts) - 1:
+                out[i] = out[i] + " "
+    return "".join(out)
+
+
 def phonemize_marked(text: str, language: str, phonemize: Callable[[str, str], str]) -> str:
     """IPA for annotated text: plain stretches through ``phonemize``, pronunciations spliced in, emphasis
     markers kept in place (the engine reads them; a tokenizer that does not know them drops them)."""
@@ -134,7 +151,8 @@ def phonemize_marked(text: str, language: str, phonemize: Callable[[str, str], s
                     piece = piece[lead.end():]
                     if not piece:
                         continue
-                ipa = phonemize(piece.replace(SPACE, " "), language)
+                # A stray marker (an annotation cut in two by a splitter) is dropped, never phonemised.
+                ipa = phonemize(_ANY.sub(" ", piece.replace(SPACE, " ")), language)
                 if ipa:
                     out.append(ipa)
                 if piece[-1:].isspace() or piece[-1:] == SPACE:

@@ -25,6 +25,7 @@ def _words(n: int, **kw: object) -> str:
     return num2words(n, lang="en", **kw).replace(",", "").replace("-", " ")
 
 
+MAX_DIGITS = 15
 _DIGIT = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _SYMBOLS = {"-": "dash", "_": "underscore", ".": "dot", "@": "at", "/": "slash", "+": "plus", "#": "hash",
             "&": "and", "*": "star", "%": "percent", ":": "colon", "'": "apostrophe", "$": "dollar"}
@@ -63,6 +64,8 @@ def cardinal(text: str, fmt: str | None = None) -> str:
     sign = "minus " if raw.startswith("-") else ""
     raw = raw.lstrip("+-")
     whole, _, frac = raw.partition(".")
+    if len(whole) > MAX_DIGITS:  # nobody says a 16-digit number as one number (and num2words overflows)
+        return sign + " point ".join(digits(part) for part in raw.split(".") if part)
     spoken = _words(int(whole))
     if frac:
         spoken += " point " + " ".join(_DIGIT[int(d)] for d in frac)
@@ -73,6 +76,8 @@ def ordinal(text: str, fmt: str | None = None) -> str:
     raw = re.sub(r"(?i)(st|nd|rd|th|\.)$", "", text.strip())
     if not re.fullmatch(r"\d+", raw.replace(",", "")):
         raise SayAsError(f"\"{text.strip()}\" is not an ordinal number")
+    if len(raw.replace(",", "")) > MAX_DIGITS:
+        raise SayAsError(f"\"{text.strip()}\" is too long for an ordinal (at most {MAX_DIGITS} digits)")
     return _words(int(raw.replace(",", "")), to="ordinal")
 
 
@@ -126,8 +131,8 @@ def date(text: str, fmt: str | None = None) -> str:
             if month is None:
                 raise SayAsError(f"\"{value}\" is not a month in \"{raw}\"")
             parts["m"] = month
-        elif not value.isdigit():
-            raise SayAsError(f"\"{value}\" is not a number in \"{raw}\"")
+        elif not value.isdigit() or len(value) > 4:
+            raise SayAsError(f"\"{value}\" is not a day or year in \"{raw}\"")
         elif key == "d":
             if not 1 <= int(value) <= 31:
                 raise SayAsError(f"day {value} is out of range in \"{raw}\"")
@@ -194,6 +199,8 @@ def fraction(text: str, fmt: str | None = None) -> str:
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if m is None:
         raise SayAsError(f"\"{text.strip()}\" is not a fraction like 3/4")
+    if len(m.group(1)) > MAX_DIGITS or len(m.group(2)) > MAX_DIGITS:
+        raise SayAsError(f"a fraction's numbers have at most {MAX_DIGITS} digits")
     num, den = int(m.group(1)), int(m.group(2))
     if den == 2:
         return f"{_words(num)} {'half' if num == 1 else 'halves'}"
@@ -208,6 +215,10 @@ READERS: dict[str, Callable[[str, str | None], str]] = {
 }
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def say_as(text: str, interpret_as: str, fmt: str | None = None) -> str:
     """The words for ``text`` read as ``interpret_as`` (a key of :data:`READERS`; ``number`` with format
     ``ordinal``/``digits``/``cardinal``/``telephone`` picks that reader, as some SSML dialects write it)."""
@@ -217,7 +228,10 @@ def say_as(text: str, interpret_as: str, fmt: str | None = None) -> str:
     reader = READERS.get(kind)
     if reader is None:
         raise KeyError(kind)
-    words = reader(text, fmt)
+    try:
+        words = reader(text, fmt)
+    except SayAsError as exc:  # keep messages short when the text is huge
+        raise SayAsError(re.sub(r'"([^"]{40,})"', lambda m: f'"{_shown(m.group(1))}"', str(exc))) from None
     if reader in (digits, telephone):
         # Whisper writes digit strings as digits: keep them as the written form that validation compares,
         # and speak the words.
