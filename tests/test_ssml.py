@@ -299,3 +299,13 @@ def test_normalisation_leaves_pronunciations_whole() -> None:
     assert inline.strip(spoken) == "Call +44 20 7946 at nine thirty now."
     annotation = phone[phone.index(inline.PRON_OPEN): phone.index(inline.PRON_CLOSE) + 1]
     assert annotation in spoken  # the annotation is untouched: no space entered it
+
+
+def test_a_direction_that_names_a_word_stresses_it() -> None:
+    script = parse('<speak voice="A calm man" gender="male"><action>Angry, stress *never* hard</action>I never said '
+                   'that, never! <action>calm, emphasising "mine"</action>It is mine.<action>Emphasizing every '
+                   'word</action> Plain.</speak>')
+    texts_ = [s.text for s in script.segments]
+    assert texts_[0] == f"I {inline.emphasize('never', 'strong')} said that, never!"  # the next one only
+    assert texts_[1] == f"It is {inline.emphasize('mine')}."
+    assert texts_[2] == "Plain."

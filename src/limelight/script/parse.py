@@ -51,6 +51,38 @@ _STRONG = re.compile(r"(?<![\w*])\*\*(?=[^\s*])([^*\n\[\]]*?[^\s*])\*\*(?![\w*])
 _MODERATE = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n\[\]]*?[^\s*]|[^\s*])\*(?![\w*])")
 
 
+_STRESS_VERB = re.compile(r"\b(?:stress(?:es|ing)?|emphasi[sz](?:e|es|ing)|accent(?:s|ing)?|lean(?:s|ing)? on|"
+                          r"hit(?:s|ting)?|punch(?:es|ing)?)\s+(?:on\s+)?(?:the\s+word\s+)?"
+                          r"[\"'“‘*]?([A-Za-z][\w'’-]*)", re.IGNORECASE)
+_NOT_A_TARGET = frozenset("the a an every each all some his her their its my your our it this that these those "
+                          "word words syllable syllables key important last first".split())
+_STARRED = re.compile(r"\*([A-Za-z][\w'’-]*)\*")
+
+
+def stressed_words(action: str | None) -> tuple[list[str], str]:
+    """The words a free-text direction asks to stress (``stress *never*``, ``emphasise "mine"``, ``lean on
+    'now'``) and the level: ``strong`` when it says hard/strongly/heavily, else ``moderate``."""
+    if not action:
+        return [], "moderate"
+    found = [m.group(1) for m in _STARRED.finditer(action)]
+    found += [m.group(1) for m in _STRESS_VERB.finditer(action) if m.group(1).lower() not in _NOT_A_TARGET]
+    level = "strong" if re.search(r"\b(hard|strong(?:ly)?|heav(?:y|ily)|really)\b", action, re.I) else "moderate"
+    return list(dict.fromkeys(found)), level
+
+
+def stress_in(text: str, words: list[str], level: str) -> tuple[str, list[str]]:
+    """``text`` with the first whole-word occurrence of each of ``words`` emphasised (not inside an existing
+    annotation); returns the text and the words still waiting for an occurrence."""
+    waiting = []
+    for word in words:
+        m = re.search(rf"(?<![\w\ue000-\ue2ff]){re.escape(word)}(?![\w\ue000-\ue2ff])", text, re.IGNORECASE)
+        if m is None:
+            waiting.append(word)
+            continue
+        text = text[: m.start()] + inline.emphasize(m.group(0), level) + text[m.end():]
+    return text, waiting
+
+
 def star_emphasis(raw: str) -> str:
     """``*word*``/``**word**`` → emphasis annotations (:mod:`limelight.text.inline`)."""
     if "*" not in raw:
@@ -96,6 +128,8 @@ class _Frame:
     speaker_id: str | None = None
     has_lines: bool = False
     parts: list[str] = field(default_factory=list)  # text of an <action>/<sound>
+    stress: list[str] = field(default_factory=list)  # words the action in effect asks to stress, not yet met
+    stress_level: str = "moderate"
 
 
 @dataclass(frozen=True)
@@ -201,6 +235,8 @@ class _Segments:
             return
         pos = starts[0] if starts else 0
         frame = self.frame
+        if frame.stress:  # "stress *never*" in the action: the next "never" is emphasised, in the model
+            text, frame.stress = stress_in(text, frame.stress, frame.stress_level)
         line, col = self.src.line_col(pos)
         register = frame.action_register or frame.register
         self.segments.append(TextSegment(text, self.speaker_id(frame, pos), frame.action, register,
@@ -465,6 +501,7 @@ class _MarkupParser(_Segments):
             parent = self.stack[-1]
             parent.action = schema.collapse("".join(frame.parts)) or None
             parent.action_register = frame.register
+            parent.stress, parent.stress_level = stressed_words(parent.action)
         elif frame.tag == "sound":
             description = schema.collapse("".join(frame.parts))
             if not description:
