@@ -216,6 +216,26 @@ def _smooth(curve: np.ndarray, length: int) -> np.ndarray:
     return np.convolve(curve, kernel, mode="same").astype(np.float32)
 
 
+@dataclass(frozen=True)
+class TokenProsody:
+    """What the markers of one ≤ 510-token piece ask for, per token (pads excluded): each token's emphasis level
+    (None = unmarked) and, when the piece has a contour, which tokens it covers and its points."""
+
+    levels: list[str | None]
+    contour: tuple[list[bool], tuple[tuple[float, float], ...]] | None
+
+    @staticmethod
+    def of(phonemes: str, levels: list[str | None], inside: list[bool],
+           points: tuple[tuple[float, float], ...], vocab: dict[str, int]) -> TokenProsody | None:
+        """From the marker-free ``phonemes`` and their per-character levels and contour flags (as
+        :func:`limelight.text.inline.emphasis_levels` and ``contour_marks`` give them); None when nothing is
+        marked (the plain render path)."""
+        if not any(levels) and not points:
+            return None
+        contour = (token_levels(phonemes, inside, vocab), points) if points else None
+        return TokenProsody(token_levels(phonemes, levels, vocab), contour)
+
+
 def token_levels(phonemes: str, levels: list, vocab: dict[str, int]) -> list:
     """Per-token values for the tokens :meth:`KokoroFrontEnd.tokens` keeps (symbols outside ``vocab`` dropped)."""
     return [lvl for ch, lvl in zip(phonemes, levels, strict=True) if ch in vocab]
