@@ -196,6 +196,22 @@ def test_user_errors_from_the_performer_are_4xx_with_position(client: TestClient
     assert_error(client.post("/generate", json={"prompt": "Hi.", "language": "xx-nope"}), 422, field="language")
 
 
+def test_ssml_prompt_lexicon_field_and_their_errors(client: TestClient) -> None:
+    ssml = ('<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis">I ate an apple. '
+            '<audio src="/etc/hostname">ding</audio></speak>')
+    r = client.post("/generate", json={"prompt": ssml, "validate": False, "lexicon": {"apple": "/bəˈnænə/"}})
+    assert r.status_code == 200, r.text
+    meta = r.json()["metadata"]
+    assert meta["chunks"][0]["text"].startswith("I ate an apple.")
+    assert "audio" in not_applied(meta)  # a request never reads the server's files
+    err = assert_error(client.post("/generate", json={"prompt": "Hi.", "lexicon": "ok\t/oʊ/\nbad\t/b☃d/"}), 422,
+                       "invalid_lexicon", "lexicon")
+    assert "line 2" in err["message"] and "☃" in err["message"]
+    err = assert_error(client.post("/generate", json={"prompt": '<speak version="1.1">\n<break time="soon"/></speak>'}),
+                       422, "invalid_script", "prompt")
+    assert "line 2" in err["message"] and 'time="soon"' in err["message"]
+
+
 def test_routing_errors_keep_the_shape(client: TestClient) -> None:
     assert_error(client.get("/nowhere"), 404, "not_found")
     r = client.get("/generate")

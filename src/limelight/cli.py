@@ -109,9 +109,15 @@ def _perform_options(args: argparse.Namespace) -> PerformOptions:
     """The command line's options as the one options object every front end builds."""
     from .options import perform_options
 
+    lexicon = None
+    if args.lexicon:
+        from .text.lexicon import load_lexicon
+
+        lexicon = load_lexicon(args.lexicon)  # a bad entry fails here, naming its line
     return perform_options(voice=args.voice, speed=args.speed, pace=args.pace, seed=args.seed,
                            validate=args.validate, background_sfx=args.background_sfx, language=args.language,
-                           reference=args.reference or None)
+                           reference=args.reference or None, lexicon=lexicon,
+                           local_audio=True)  # SSML <audio src="clip.wav">: the user's own files
 
 
 def _write_stems(perf: object, output: str) -> None:
@@ -259,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Kokoro's waveform generator: the distilled fast one (default with the shipped model) "
                           "or the original")
     say.add_argument("--reference", help="reference audio (3-30 s wav/flac/ogg/mp3) whose voice to clone")
+    say.add_argument("--lexicon", metavar="FILE",
+                     help="pronunciation lexicon: TSV (word<TAB>/ipa/ or respelling) or W3C PLS XML")
     say.add_argument("--pace", type=float, default=1.5, help="duration allocation; higher = slower (default 1.5)")
     say.add_argument("--seed", type=int, default=-1, help="random seed for variations (-1 = random)")
     say.add_argument("--validate", action="store_true", help="check each chunk with Whisper and retry if garbled")

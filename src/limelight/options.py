@@ -36,6 +36,8 @@ class PerformOptions:
     script does not mark (None: detected per segment; one that contradicts the script's is an error). voice:
     a name, a blend ``"a:0.7,b:0.3"`` or a `Voice` for every speaker. mode: ``"generate"``, or
     ``"voice_design"`` (the described voice reads a short preview instead of the script).
+    lexicon: pronunciations applied before phonemisation (:mod:`limelight.text.lexicon`), on top of the voice
+    library's. local_audio: SSML ``<audio src>`` may read local files (never on the server).
     """
 
     background_sfx: bool = False
@@ -52,6 +54,8 @@ class PerformOptions:
     vc_cfg_rate: float = 0.5
     mode: str = "generate"
     max_attempts: int = MAX_ATTEMPTS
+    lexicon: Any = None  # None | Lexicon | path | TSV/PLS text | {word: pronunciation} (limelight.text.lexicon)
+    local_audio: bool = False  # SSML <audio src="file"> may read local files (the CLI: yes; the server: never)
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str, str]] = [

@@ -29,22 +29,26 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from .audio.clip import load_clip
 from .audio.loudness import fade_edges
 from .audio.wav import check_writable, to_pcm16
 from .check.asr import Transcriber, shared_transcriber
 from .check.retry import render_chunk
 from .direct import Direction, interpret
 from .direct.events import render_event
+from .direct.prosody import apply_prosody
 from .engine import Engine, load_engine
 from .engine.piper import is_piper_spec, voice_engine
 from .errors import LimelightError
 from .limits import checkpoint
 from .options import PerformOptions, perform_options
 from .plan import EventItem, PlanItem, SceneItem, SilenceItem, SoundItem, SpeechChunk, mark_paragraphs, plan_script
-from .plan.chunks import voice_tokens_per_second
+from .plan.chunks import AudioItem, voice_tokens_per_second
+from .plan.marks import mark_times
 from .report import ChunkReport, NotApplied, Performance, direction_dict
 from .scene.mix import PlacedEffect, mix_scene
 from .script import EventSegment, Script, TextSegment, parse
+from .text.inline import has_marks
 from .text.language import check_speakable, resolve_languages
 from .voice import Voice
 from .voice.cast import cast_voices, design_preview_script
@@ -194,7 +198,7 @@ class Take(Iterator[ChunkReport]):
         self.options = options
         self.not_applied: list[NotApplied] = []
         # 1. parse; each text segment's language: the script's word, then the option, then detection
-        self.script = resolve_languages(_parse(source), options.language)
+        self.script = resolve_languages(_parse(source, options.local_audio), options.language)
         self.language_sources = {(s.line, s.col): s.language_source for s in self.script.text_segments()}
         piper_speakers = {sp.id for sp in self.script.speakers if is_piper_spec(sp.voice)}
         check_speakable(replace(self.script, segments=tuple(  # what the engine itself must speak
@@ -207,6 +211,14 @@ class Take(Iterator[ChunkReport]):
             if own is not None:
                 check_speakable(replace(self.script, segments=tuple(
                     s for s in self.script.segments if getattr(s, "speaker_id", None) == sid)), own)
+        for note in self.script.notes:  # markup understood but not performed (SSML): reported, never dropped
+            entry = note.as_dict()
+            self.note(entry["field"], entry["reason"])
+        self._apply_lexicons()
+        if not self.engine.inline_marks and any(
+                has_marks(s.text) for s in self.script.segments if isinstance(s, TextSegment)):
+            self.note("emphasis", f"the {self.engine.name} engine phonemises by itself: emphasis, <phoneme> and "
+                                  "lexicon pronunciations are not applied (respellings are)")
         if options.mode == "voice_design":
             self.script = design_preview_script(self.script)
         self.plan: list[PlanItem] = self._make_plan()                                 # 3. plan
@@ -229,6 +241,27 @@ class Take(Iterator[ChunkReport]):
     def __next__(self) -> ChunkReport:
         return next(self._pieces)
 
+    def _apply_lexicons(self) -> None:
+        """Pronunciation lexicons, before phonemisation: the library's (all voices, then the speaker's voice),
+        with the request's on top (:mod:`limelight.text.lexicon`)."""
+        from .text.lexicon import Lexicon, lexicon_from, voice_lexicon
+
+        request = lexicon_from(self.options.lexicon)
+        by_voice: dict[str, Lexicon | None] = {}
+
+        def lexicon_of(speaker_id: str) -> Lexicon | None:
+            name = self.voices[speaker_id].name
+            if name not in by_voice:
+                base = voice_lexicon(name)
+                by_voice[name] = base.merged(request) if base is not None else request
+            return by_voice[name]
+
+        segments = []
+        for seg in self.script.segments:
+            lexicon = lexicon_of(seg.speaker_id) if isinstance(seg, TextSegment) else None
+            segments.append(replace(seg, text=lexicon.apply(seg.text)) if lexicon is not None else seg)
+        self.script = replace(self.script, segments=tuple(segments))
+
     # ------------------------------------------------------------------------------------------ 3. plan
     def _make_plan(self) -> list[PlanItem]:
         # Languages were resolved per segment in __init__ (the script's, the option, detection).
@@ -244,8 +277,11 @@ class Take(Iterator[ChunkReport]):
         return self.engine.tokens(phonemes)
 
     def _direction(self, seg: TextSegment) -> Direction:
-        description = self.script.speaker(seg.speaker_id).voice if self.script.source_is_markup else None
-        return interpret(seg.action, description, seg.register)
+        """The action's direction, with SSML ``<prosody>`` composed on top (:mod:`limelight.direct.prosody`).
+        An SSML voice attribute names a voice, not a manner, so it is not read as a direction."""
+        script = self.script
+        description = script.speaker(seg.speaker_id).voice if script.source_is_markup and not script.ssml else None
+        return apply_prosody(interpret(seg.action, description, seg.register), seg.prosody)
 
     def _speed(self, direction: Direction | None) -> float:
         """Engine speed: the user's speed × pace (1.5 is neutral; higher = slower) × the direction's tempo."""
@@ -275,6 +311,10 @@ class Take(Iterator[ChunkReport]):
                 gap = SOUND_GAP_S if self.options.background_sfx else CHUNK_GAP_S
                 yield self._placed(ChunkReport("sound", np.zeros(int(gap * sr), np.float32), sr, duration_s=gap,
                                                text=item.description, line=item.line, col=item.col))
+            elif isinstance(item, AudioItem):  # SSML <audio>: a local clip, levelled like speech
+                clip = load_clip(item.path, sr)
+                yield self._placed(ChunkReport("audio", clip, sr, duration_s=round(clip.size / sr, 3),
+                                               text=item.path, line=item.line, col=item.col))
             elif isinstance(item, SceneItem):
                 self.scenes.append({"scene": item.scene, "shot": item.shot,
                                     "at_s": round(self.elapsed_samples / sr, 3)})
@@ -347,18 +387,21 @@ class Take(Iterator[ChunkReport]):
             "scene": self.scenes[0].get("report") if self.scenes and "report" in self.scenes[0] else None,
             "not_applied": self.not_applied,
             "languages": sorted({s.language for s in self.script.text_segments()}),
+            "marks": mark_times(self.script, [c.as_dict() for c in self.chunks],  # SSML <mark>s in the audio
+                                [w for c in self.chunks for w in c.words]),
             "words": [w.as_dict() for c in self.chunks for w in c.words],
         }
 
 
-def _parse(source: str | Script) -> Script:
-    """Stage 1: markup or plain text → Script (blank lines in plain text become paragraph pauses)."""
+def _parse(source: str | Script, local_audio: bool = False) -> Script:
+    """Stage 1: markup or plain text → Script (blank lines in plain text become paragraph pauses; SSML
+    ``<audio>`` reads local files only when ``local_audio``)."""
     if isinstance(source, Script):
         script = source
     else:
         if not isinstance(source, str) or not source.strip():
             raise LimelightError("the script is empty", field="prompt")
-        script = mark_paragraphs(source, parse(source))
+        script = mark_paragraphs(source, parse(source, allow_audio_files=local_audio))
     if not any(ch.isalnum() for ch in script.plain_text()) and not any(
             isinstance(seg, EventSegment) for seg in script.segments):
         raise LimelightError("the script has nothing to speak (no letters, digits or events)", field="prompt")

@@ -22,7 +22,7 @@ from .audio.wav import write_wav
 from .direct.direction import Direction
 from .timing.words import WordTiming
 
-PieceKind = Literal["speech", "pause", "event", "sound"]
+PieceKind = Literal["speech", "pause", "event", "sound", "audio"]
 
 #: One "asked for but not done" note: ``{"field": <option or markup field>, "reason": <why>}``.
 NotApplied = dict[str, str]
@@ -38,7 +38,8 @@ class ChunkReport:
 
     kind: ``"speech"`` (a validated chunk of ≤ 15 s), ``"pause"`` (silence: a directed or paragraph pause),
     ``"event"`` (a non-verbal sound such as ``[sigh]``) or ``"sound"`` (the gap left for a ``<sound>`` effect,
-    which the scene mix places at ``start_s``). The speech fields (match, attempts, transcript…) are empty on
+    which the scene mix places at ``start_s``) or ``"audio"`` (a recorded clip, SSML ``<audio>``: ``text`` is its
+    path). The speech fields (match, attempts, transcript…) are empty on
     the other kinds. ``not_applied`` lists what this piece asked for but could not get. ``words`` are the
     written words of a speech piece with their times on the same timeline as ``start_s``.
     """

@@ -23,6 +23,7 @@ from ..options import PerformOptions
 from ..plan import CHUNK_MAX_S, SpeechChunk, split_clauses
 from ..plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S
 from ..report import ChunkReport
+from ..text.inline import spoken
 from ..timing.words import SpokenWord, estimate_spoken_words, written_timings
 from ..voice import Voice
 from .wer import match_ratio
@@ -56,6 +57,9 @@ def synthesize_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, speed: fl
             if j:
                 parts.append(clause_gap)
                 offset += clause_gap.size
+            own = voice_engine(voice)
+            if not (own or engine).inline_marks:  # an engine that phonemises by itself hears plain words
+                piece = spoken(piece)
             audio, timed = _speak(engine, piece, voice, speed, chunk.language, pitch)
             words.extend(w.shifted(offset / sr) for w in timed)
             parts.append(audio)

@@ -1,8 +1,9 @@
 """The engine contract: what every acoustic model offers the rest of limelight.
 
 Callers (the Performer, event rendering, cloning, the server) use exactly the members of `Engine` and read
-its capabilities (`Engine.style_voices`, `Engine.native_pitch`) instead of testing engine names. This module
-imports no engine, so every engine module can import it without a cycle; :mod:`.load` builds engines by name.
+its capabilities (`Engine.style_voices`, `Engine.native_pitch`, `Engine.inline_marks`) instead of testing
+engine names. This module imports no engine, so every engine module can import it without a cycle; :mod:`.load`
+builds engines by name.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class Engine(Protocol):
     @property
     def native_pitch(self) -> bool:
         """True when ``synthesize(pitch=...)`` shifts F0 inside the model (no DSP pitch shift needed)."""
+        ...
+
+    @property
+    def inline_marks(self) -> bool:
+        """True when `phonemize` reads the inline annotations of :mod:`limelight.text.inline` (emphasis,
+        ``<phoneme>`` and lexicon pronunciations); other engines get the plain spoken words."""
         ...
 
     def voices(self) -> dict[str, Voice]: ...

@@ -23,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import LimelightError
+from ..text.inline import contour_marks, emphasis_levels, spoken
 from ..text.phonemes import phonemize
 from ..text.sentences import split_long
 from ..timing.words import KOKORO_LEAD_S, SpokenWord, estimate_spoken_words, spoken_words_from_durations
@@ -32,6 +33,7 @@ from ..voice.shipped import DEFAULT_VOICE, shipped_voices
 from .base import check_decoder, check_pitch
 from .fastdec.decoder import FastDecoder
 from .fastdec.front import durations_path
+from .fastdec.prosody import ProsodyFront, TokenProsody
 from .graph_opt import best_model_path, optimized_session_options
 from .model_file import resolve_model
 from .trim import silence_bounds
@@ -79,9 +81,11 @@ class KokoroFrontEnd:
     the id and speed checks, trimming, colour and joining. A back end supplies `_ids_to_audio` only."""
 
     name = "kokoro"
+    inline_marks = True  # phonemize() reads emphasis and pronunciation annotations (limelight.text.inline)
     sample_rate = SAMPLE_RATE
     default_voice = DEFAULT_VOICE
     style_voices = True  # voices are Kokoro style tables: designed, cloned, blended and library voices work
+    in_model_prosody = False  # `_ids_to_audio` takes ``prosody=`` (emphasis, contours); else rendered plain
     _vocab: dict[str, int]
 
     @property
@@ -132,12 +136,13 @@ class KokoroFrontEnd:
             wav, durations, trimmed = self._render(phonemes, voice, speed, pitch, durations=timings)
             words: list[SpokenWord] = []
             if timings and durations is not None:
-                words = spoken_words_from_durations(
-                    piece, phonemes, durations, vocab=self._vocab, sample_rate=SAMPLE_RATE,
+                words = spoken_words_from_durations(  # the words heard, on the phonemes without markers
+                    spoken(piece), emphasis_levels(phonemes)[0], durations, vocab=self._vocab,
+                    sample_rate=SAMPLE_RATE,
                     phonemize_word=lambda w: self.phonemize(w, language), offset_samples=trimmed,
                     length_s=wav.size / SAMPLE_RATE, lead_s=KOKORO_LEAD_S / speed)
             elif timings:
-                words = estimate_spoken_words(piece, wav.size / SAMPLE_RATE)
+                words = estimate_spoken_words(spoken(piece), wav.size / SAMPLE_RATE)
             timed.append((wav, words))
         return join_timed(timed)
 
@@ -148,13 +153,22 @@ class KokoroFrontEnd:
     def _render(self, phonemes: str, voice: Voice, speed: float, pitch: float,
                 durations: bool = False) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Trimmed, coloured audio for ≤ 510 tokens, the model's per-position durations (when asked for, or
-        free), and how many samples trimming cut from the front."""
+        free), and how many samples trimming cut from the front.
+
+        Emphasis and contour markers in the string (:mod:`limelight.text.inline`) become per-token levels
+        (`TokenProsody`) that the back end applies inside the model; its durations are then the edited ones."""
+        inside, points = contour_marks(phonemes)
+        phonemes, levels = emphasis_levels(phonemes)
         ids = self.tokens(phonemes)
         if not ids:
             return np.zeros(0, np.float32), None, 0
         check_ids(ids, speed)
         check_pitch(self, pitch)
-        raw, dur = self._ids_to_audio(ids, voice, speed, pitch, durations)
+        prosody = TokenProsody.of(phonemes, levels, inside, points, self._vocab)
+        if prosody is not None and self.in_model_prosody:
+            raw, dur = self._ids_to_audio(ids, voice, speed, pitch, durations, prosody=prosody)
+        else:
+            raw, dur = self._ids_to_audio(ids, voice, speed, pitch, durations)
         audio, start = finish(raw, voice)
         return audio, dur, start
 
@@ -162,7 +176,8 @@ class KokoroFrontEnd:
                       durations: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """The back end: checked token ids (no padding) → raw audio at `SAMPLE_RATE`, and the model's durations
         per position (pads included; None when the back end has none or ``durations`` is False and they are
-        not free)."""
+        not free). A back end with `in_model_prosody` also takes ``prosody=`` (a `TokenProsody`: emphasis and
+        contour per token) and returns the durations after that edit, so emphasised words stay exactly timed."""
         raise NotImplementedError
 
 
@@ -185,6 +200,8 @@ def check_ids(ids: list[int], speed: float) -> None:
 class KokoroEngine(KokoroFrontEnd):
     """Kokoro-82M int8 ONNX on the CPU. Thread-safe: onnxruntime sessions may be run concurrently."""
 
+    in_model_prosody = True  # emphasis and contours through the cut graph (fastdec.prosody), either decoder
+
     def __init__(self, model: str | os.PathLike[str] | None = None, threads: int | None = None,
                  optimize: bool = True, decoder: str | None = None) -> None:
         """``optimize`` runs the rewritten graph (:mod:`.graph_opt`: ~25 % faster, same words) when it can be
@@ -205,6 +222,7 @@ class KokoroEngine(KokoroFrontEnd):
         self._lock = threading.Lock()
         self.decoder = decoder
         self._fast: FastDecoder | None = None
+        self._prosody: ProsodyFront | None = None  # word emphasis (fastdec.prosody), loaded on first use
         if decoder == "fast":
             try:
                 self._fast = FastDecoder(self.run_path, optimized_session_options(self.threads))
@@ -238,13 +256,26 @@ class KokoroEngine(KokoroFrontEnd):
         exact there (no PSOLA), with the spectral envelope, i.e. the formants, left where they are."""
         return self._fast is not None
 
+    def _word_prosody(self) -> ProsodyFront:
+        """The graph cut for in-model emphasis and contours (:mod:`.fastdec.prosody`), made on first use."""
+        if self._prosody is None:
+            with self._lock:
+                if self._prosody is None:
+                    self._prosody = ProsodyFront(self.run_path, optimized_session_options(self.threads))
+        return self._prosody
+
     def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float,
-                      durations: bool) -> tuple[np.ndarray, np.ndarray | None]:
+                      durations: bool, prosody: TokenProsody | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
             "style": voice.row(len(ids)).astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         }
+        if prosody is not None:  # emphasis or a contour: durations, F0, energy edited inside the model
+            x, f0, dur = self._word_prosody().render(feeds, prosody.levels, prosody.contour)
+            if self._fast is not None:  # the edited durations come back too: the words stay exactly timed
+                return self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch), dur
+            return self._word_prosody().generate(x, f0, feeds["style"]), dur
         if self._fast is not None:
             return self._fast.run(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
         audio = self._session.run(None, feeds)[0]

@@ -61,6 +61,7 @@ class PiperEngine:
     name = "piper"
     style_voices = False
     native_pitch = False
+    inline_marks = False  # espeak-ng inside piper phonemises: it gets the spoken words, annotations removed
 
     def __init__(self, threads: int | None = None, model: str | os.PathLike[str] | None = None) -> None:
         import onnxruntime as ort

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..script.model import EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
+from ..script.model import AudioSegment, EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
+from ..text.inline import outside_pronunciations
+from ..text.inline import strip as strip_marks
 from ..text.normalize import normalize
 from ..text.sentences import split_long, split_sentences
 
@@ -66,7 +68,9 @@ class SpeechChunk:
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences)
+        """The words as spoken (annotations removed: :mod:`limelight.text.inline`); what Whisper is checked
+        against. The engine gets ``sentences``, annotations included."""
+        return strip_marks(" ".join(self.sentences))
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,22 @@ class SoundItem:
 
 
 @dataclass(frozen=True)
+class AudioItem:
+    """A recorded clip (SSML ``<audio>``, a local file checked at parse time) played at this point."""
+
+    path: str
+    fallback: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
 class SceneItem:
     scene: str | None
     shot: str | None
 
 
-PlanItem = SpeechChunk | SilenceItem | EventItem | SoundItem | SceneItem
+PlanItem = SpeechChunk | SilenceItem | EventItem | SoundItem | SceneItem | AudioItem
 
 
 def estimate_seconds(n_tokens: int, speed: float, rate: float = TOKENS_PER_SECOND) -> float:
@@ -123,7 +137,7 @@ class _Builder:
 
     def add_text(self, seg: TextSegment, direction: Direction | None, speed: float,
                  rate: float = TOKENS_PER_SECOND) -> None:
-        spoken = normalize(seg.text, seg.language)
+        spoken = outside_pronunciations(seg.text, lambda t: normalize(t, seg.language))
         pieces: list[tuple[str, float]] = []
         for sentence in split_sentences(spoken):
             for piece in self._fit(sentence, seg.language, speed, rate):
@@ -157,7 +171,7 @@ class _Builder:
 
     def _emit(self, group: list[str], seconds: float, seg: TextSegment, direction: Direction | None,
               speed: float) -> None:
-        self.items.append(SpeechChunk(index=self.index, sentences=tuple(group), written=seg.text,
+        self.items.append(SpeechChunk(index=self.index, sentences=tuple(group), written=strip_marks(seg.text),
                                       speaker_id=seg.speaker_id, direction=direction, language=seg.language,
                                       speed=speed, est_s=round(seconds, 3), line=seg.line, col=seg.col))
         self.index += 1
@@ -200,4 +214,6 @@ def plan_script(script: Script, *, count_tokens: Callable[[str, str], int],
             builder.items.append(SoundItem(seg.description, seg.line, seg.col))
         elif isinstance(seg, SceneSegment):
             builder.items.append(SceneItem(seg.scene, seg.shot))
+        elif isinstance(seg, AudioSegment):
+            builder.items.append(AudioItem(seg.path, seg.fallback, seg.line, seg.col))
     return builder.items

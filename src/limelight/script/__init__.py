@@ -1,6 +1,7 @@
 """The ``script`` stage: ``<speak>`` markup or plain text → :class:`Script` (pure Python, no models).
 
-``parse(source)`` is the entry point; the dataclasses in :mod:`.model` are what later stages read.
+``parse(source)`` is the entry point (SSML 1.1 documents are detected and read by
+:mod:`.ssml`); the dataclasses in :mod:`.model` are what later stages read.
 Malformed markup raises :class:`limelight.errors.ScriptError` with the 1-based line and column.
 """
 
@@ -10,8 +11,12 @@ from .events import KNOWN_EVENTS, canonical_event
 from .model import (
     GENDERS,
     REGISTERS,
+    AudioSegment,
     EventSegment,
+    Mark,
+    Note,
     PauseSegment,
+    Prosody,
     SceneSegment,
     Script,
     Segment,
@@ -25,7 +30,11 @@ __all__ = [
     "GENDERS",
     "KNOWN_EVENTS",
     "REGISTERS",
+    "AudioSegment",
     "EventSegment",
+    "Mark",
+    "Note",
+    "Prosody",
     "PauseSegment",
     "SceneSegment",
     "Script",

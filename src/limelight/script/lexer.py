@@ -176,7 +176,8 @@ def tokenize(src: SourceText, *, markup: bool, known_tags: tuple[str, ...]) -> I
                 name = m.group(0).lower() if m else ""
                 if name in known_tags:
                     raise src.error(lt, f"<{name}> is markup, and markup must be inside "
-                                        f"<speak voice=\"…\" gender=\"…\">…</speak>")
+                                        f"<speak voice=\"…\" gender=\"…\">…</speak> (or an SSML "
+                                        f"<speak version=\"1.1\">…</speak>)")
                 i = lt + 1
                 continue
             if lt > text_start:

@@ -33,6 +33,31 @@ class Speaker:
 
 
 @dataclass(frozen=True)
+class Prosody:
+    """Explicit prosody from markup (SSML ``<prosody>``): a delta from the voice's own delivery.
+
+    ``rate`` multiplies the tempo; ``pitch`` shifts F0 by semitones; ``pitch_range`` multiplies the F0
+    excursion; ``volume_db`` changes loudness; ``contour`` is ``(position 0..1, semitones)`` points of an F0
+    curve over the segment. The default changes nothing.
+    """
+
+    rate: float = 1.0
+    pitch: float = 0.0
+    pitch_range: float = 1.0
+    volume_db: float = 0.0
+    contour: tuple[tuple[float, float], ...] = ()
+
+    def combine(self, inner: Prosody) -> Prosody:
+        """A nested ``<prosody>`` inside this one: ratios multiply, semitones and decibels add."""
+        return Prosody(self.rate * inner.rate, self.pitch + inner.pitch, self.pitch_range * inner.pitch_range,
+                       self.volume_db + inner.volume_db, inner.contour or self.contour)
+
+    @property
+    def is_neutral(self) -> bool:
+        return self == Prosody()
+
+
+@dataclass(frozen=True)
 class TextSegment:
     """Words one speaker says, with the stage direction and register in effect for them.
 
@@ -40,6 +65,8 @@ class TextSegment:
     wins over everything), ``"default"`` (nothing said it: ``language`` is a placeholder until
     :func:`limelight.text.language.resolve_languages` sets it), ``"option"`` (the caller's explicit language)
     or ``"detected"``.
+    ``text`` may hold word-level annotations (emphasis, fixed pronunciations: :mod:`limelight.text.inline`);
+    :attr:`written` is the text without them. ``prosody`` is explicit markup prosody (SSML), or None.
     """
 
     text: str
@@ -50,6 +77,13 @@ class TextSegment:
     line: int
     col: int
     language_source: str = "script"
+    prosody: Prosody | None = None
+
+    @property
+    def written(self) -> str:
+        from ..text.inline import strip
+
+        return strip(self.text)
 
 
 @dataclass(frozen=True)
@@ -100,7 +134,46 @@ class SceneSegment:
     col: int
 
 
-Segment = TextSegment | EventSegment | SoundSegment | PauseSegment | SceneSegment
+@dataclass(frozen=True)
+class AudioSegment:
+    """A recorded clip played at this point (SSML ``<audio src="clip.wav">``): a local file, already
+    checked to exist when the script was parsed. ``fallback`` is what the markup says to speak instead."""
+
+    path: str
+    fallback: str
+    speaker_id: str
+    line: int
+    col: int
+
+
+Segment = TextSegment | EventSegment | SoundSegment | PauseSegment | SceneSegment | AudioSegment
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A named point in the text (SSML ``<mark name="…"/>``): before character ``offset`` of the written
+    text of segment ``segment`` (an index into :attr:`Script.segments`; ``offset`` may equal its length)."""
+
+    name: str
+    segment: int
+    offset: int
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something in the markup that is understood but not performed (an SSML element or attribute this
+    engine cannot render), reported in ``not_applied`` instead of silently dropped."""
+
+    field: str
+    reason: str
+    line: int = 0
+    col: int = 0
+
+    def as_dict(self) -> dict[str, str]:
+        where = f" (line {self.line}, col {self.col})" if self.line else ""
+        return {"field": self.field, "reason": self.reason + where}
 
 
 @dataclass(frozen=True)
@@ -118,6 +191,9 @@ class Script:
     shot: str | None
     language: str
     source_is_markup: bool
+    marks: tuple[Mark, ...] = ()
+    notes: tuple[Note, ...] = ()
+    ssml: bool = False
 
     def speaker(self, speaker_id: str) -> Speaker:
         """The speaker with this id (KeyError if there is none)."""
@@ -131,4 +207,4 @@ class Script:
 
     def plain_text(self) -> str:
         """The spoken words only, one space between segments: what ASR validation compares against."""
-        return " ".join(s.text for s in self.text_segments())
+        return " ".join(s.written for s in self.text_segments())

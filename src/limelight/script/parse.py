@@ -18,14 +18,19 @@ Scoping rules, chosen to match how people read a script:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ScriptError
+from ..text import inline
 from . import schema
 from .events import canonical_event, describe_known_events
 from .lexer import Attr, EndTag, SourceText, StartTag, Text, decode_entities, starts_with_tag, tokenize
 from .model import (
     EventSegment,
+    Mark,
+    Note,
     PauseSegment,
     SceneSegment,
     Script,
@@ -35,20 +40,73 @@ from .model import (
     TextSegment,
 )
 
+_INLINE_SSML = ("break", "emphasis", "say-as", "sub", "phoneme", "mark")
 DEFAULT_LANGUAGE = "en"
 DEFAULT_SPEAKER_ID = "speaker1"
 
+# *word* (moderate) and **words** (strong): the light emphasis form of our markup and of plain text. A star
+# must touch its word on the inside and not be inside a word on the outside, so "5 * 3" or "a*b" stay text;
+# write &#42; for a literal star next to a word.
+_STRONG = re.compile(r"(?<![\w*])\*\*(?=[^\s*])([^*\n\[\]]*?[^\s*])\*\*(?![\w*])")
+_MODERATE = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n\[\]]*?[^\s*]|[^\s*])\*(?![\w*])")
 
-def parse(source: str) -> Script:
-    """Parse a script: ``<speak>``/``<script>`` markup, or plain text spoken by one default voice.
+
+_STRESS_VERB = re.compile(r"\b(?:stress(?:es|ing)?|emphasi[sz](?:e|es|ing)|accent(?:s|ing)?|lean(?:s|ing)? on|"
+                          r"hit(?:s|ting)?|punch(?:es|ing)?)\s+(?:on\s+)?(?:the\s+word\s+)?"
+                          r"[\"'“‘*]?([A-Za-z][\w'’-]*)", re.IGNORECASE)
+_NOT_A_TARGET = frozenset("the a an every each all some his her their its my your our it this that these those "
+                          "word words syllable syllables key important last first".split())
+_STARRED = re.compile(r"\*([A-Za-z][\w'’-]*)\*")
+
+
+def stressed_words(action: str | None) -> tuple[list[str], str]:
+    """The words a free-text direction asks to stress (``stress *never*``, ``emphasise "mine"``, ``lean on
+    'now'``) and the level: ``strong`` when it says hard/strongly/heavily, else ``moderate``."""
+    if not action:
+        return [], "moderate"
+    found = [m.group(1) for m in _STARRED.finditer(action)]
+    found += [m.group(1) for m in _STRESS_VERB.finditer(action) if m.group(1).lower() not in _NOT_A_TARGET]
+    level = "strong" if re.search(r"\b(hard|strong(?:ly)?|heav(?:y|ily)|really)\b", action, re.I) else "moderate"
+    return list(dict.fromkeys(found)), level
+
+
+def stress_in(text: str, words: list[str], level: str) -> tuple[str, list[str]]:
+    """``text`` with the first whole-word occurrence of each of ``words`` emphasised (not inside an existing
+    annotation); returns the text and the words still waiting for an occurrence."""
+    waiting = []
+    for word in words:
+        m = re.search(rf"(?<![\w\ue000-\ue2ff]){re.escape(word)}(?![\w\ue000-\ue2ff])", text, re.IGNORECASE)
+        if m is None:
+            waiting.append(word)
+            continue
+        text = text[: m.start()] + inline.emphasize(m.group(0), level) + text[m.end():]
+    return text, waiting
+
+
+def star_emphasis(raw: str) -> str:
+    """``*word*``/``**word**`` → emphasis annotations (:mod:`limelight.text.inline`)."""
+    if "*" not in raw:
+        return raw
+    raw = _STRONG.sub(lambda m: inline.emphasize(m.group(1), "strong"), raw)
+    return _MODERATE.sub(lambda m: inline.emphasize(m.group(1), "moderate"), raw)
+
+
+def parse(source: str, *, allow_audio_files: bool = False, base_dir: Path | None = None) -> Script:
+    """Parse a script: SSML 1.1 (:mod:`.ssml`), our ``<speak>``/``<script>`` markup, or plain text spoken by
+    one default voice.
 
     Raises :class:`~limelight.errors.ScriptError` (with 1-based ``line``/``col``) for anything that
-    cannot be performed as written.
+    cannot be performed as written. ``allow_audio_files``/``base_dir``: whether SSML ``<audio>`` may read
+    local files (not for server requests) and where relative paths start.
     """
     if not isinstance(source, str):
         raise ScriptError(f"a script must be text, not {type(source).__name__}")
     src = SourceText(source)
     if starts_with_tag(src):
+        from .ssml import is_ssml, parse_ssml
+
+        if is_ssml(src):
+            return parse_ssml(src, allow_audio_files=allow_audio_files, base_dir=base_dir)
         return _MarkupParser(src).run()
     return _parse_plain(src)
 
@@ -71,6 +129,8 @@ class _Frame:
     speaker_id: str | None = None
     has_lines: bool = False
     parts: list[str] = field(default_factory=list)  # text of an <action>/<sound>
+    stress: list[str] = field(default_factory=list)  # words the action in effect asks to stress, not yet met
+    stress_level: str = "moderate"
 
 
 @dataclass(frozen=True)
@@ -91,6 +151,7 @@ class _Segments:
         self.speakers: dict[str, Speaker] = {}
         self._ids_by_key: dict[tuple[str, ...], str] = {}
         self._pending: list[tuple[str, int]] = []  # buffered text pieces and their first-word offsets
+        self._inline_words = False
 
     # -- speakers ---------------------------------------------------------------------------------
     def speaker_id(self, frame: _Frame, speech_pos: int) -> str:
@@ -123,11 +184,11 @@ class _Segments:
 
     # -- text and events --------------------------------------------------------------------------
     def speech(self, token: Text) -> None:
-        """Buffer the words of a text token; emit its ``[events]`` in place."""
+        """Buffer the words of a text token; emit its ``[events]`` in place; ``*word*`` is emphasis."""
         if token.literal:
             self._buffer(token.raw, token.pos)
             return
-        raw = token.raw
+        raw = star_emphasis(token.raw)
         i = 0
         while True:
             open_at = raw.find("[", i)
@@ -167,12 +228,17 @@ class _Segments:
         if not self._pending:
             return
         text = schema.collapse("".join(piece for piece, _ in self._pending))
+        if self._inline_words:  # " words " put in by an SSML element: no space before the next punctuation
+            text = re.sub(r"\s+(?=[.,!?;:…](?:\s|$))", "", text)
+            self._inline_words = False
         starts = [p for piece, p in self._pending if p >= 0 and piece.strip()]
         self._pending.clear()
         if not text:
             return
         pos = starts[0] if starts else 0
         frame = self.frame
+        if frame.stress:  # "stress *never*" in the action: the next "never" is emphasised, in the model
+            text, frame.stress = stress_in(text, frame.stress, frame.stress_level)
         line, col = self.src.line_col(pos)
         register = frame.action_register or frame.register
         self.segments.append(TextSegment(text, self.speaker_id(frame, pos), frame.action, register,
@@ -195,7 +261,7 @@ def _parse_plain(src: SourceText) -> Script:
     markup needs a ``<speak>`` around it.
     """
     collector = _PlainSegments(src)
-    for token in tokenize(src, markup=False, known_tags=schema.TAGS):
+    for token in tokenize(src, markup=False, known_tags=schema.TAGS + schema.SSML_INLINE + ("prosody", "voice")):
         assert isinstance(token, Text)
         collector.speech(token)
     collector.flush()
@@ -227,6 +293,9 @@ class _MarkupParser(_Segments):
         self.shot: str | None = None
         self.start_scene: str | None = None
         self.start_shot: str | None = None
+        self.inline: list[_Frame] = []  # open SSML inline elements (emphasis, say-as, sub, phoneme …)
+        self.marks: list[Mark] = []
+        self.notes: list[Note] = []
 
     @property
     def frame(self) -> _Frame:
@@ -249,10 +318,86 @@ class _MarkupParser(_Segments):
         speakers = tuple(self.speakers.values())
         language = self.root_language or (speakers[0].language if speakers else DEFAULT_LANGUAGE)
         return Script(speakers=speakers, segments=tuple(self.segments), scene=self.start_scene,
-                      shot=self.start_shot, language=language, source_is_markup=True)
+                      shot=self.start_shot, language=language, source_is_markup=True, marks=tuple(self.marks),
+                      notes=tuple(self.notes))
+
+    # -- SSML elements inside our markup: inline, so they never cut a sentence (break aside) -------------------
+    def note(self, pos: int, fld: str, reason: str) -> None:
+        line, col = self.src.line_col(pos)
+        if not any(n.field == fld and n.reason == reason for n in self.notes):
+            self.notes.append(Note(fld, reason, line, col))
+
+    def _inline_start(self, tag: StartTag) -> None:
+        from . import ssml
+
+        name = tag.name
+        parent = self.stack[-1] if self.stack else None
+        if parent is None or parent.tag not in schema.HOLDS_SPEECH:
+            raise self.src.error(tag.pos, self._misplaced(name, parent))
+        if self.inline and self.inline[-1].tag != "emphasis":
+            raise self.src.error(tag.pos, f"<{self.inline[-1].tag}> holds text only, not <{name}>")
+        attrs: dict[str, Attr] = {}
+        allowed = ssml.ELEMENTS[name]
+        for attr in tag.attrs:
+            if attr.name not in allowed:
+                raise self.src.error(attr.pos, f"<{name}> has no attribute {attr.name}; allowed attributes: "
+                                               f"{', '.join(allowed) or 'none'}")
+            attrs[attr.name] = attr
+        frame = _Frame(name, tag.pos, attrs)
+        if name == "break":
+            seconds, comma = ssml.break_seconds(self.src, attrs)
+            if comma and self._pending:
+                self._pending.append((",", -1))
+                self._inline_words = True
+            elif seconds > 0:
+                self.flush()
+                line, col = self.src.line_col(tag.pos)
+                self.segments.append(PauseSegment(seconds, line, col))
+        elif name == "mark":
+            if "name" not in attrs:
+                raise self.src.error(tag.pos, "<mark> needs name=\"…\"")
+            raw = inline.strip("".join(piece for piece, _ in self._pending))
+            text = schema.collapse(raw)
+            line, col = self.src.line_col(tag.pos)
+            self.marks.append(Mark(schema.description(self.src, attrs["name"], "mark"), len(self.segments),
+                                   len(text) + (1 if text and raw[-1:].isspace() else 0), line, col))
+        elif name == "emphasis":
+            level = ssml.emphasis_level(self.src, attrs)
+            if level != "none" and not any(f.parts == ["*"] for f in self.inline):
+                self._pending.append((inline.EMPH_OPEN[level], -1))
+                frame.parts = ["*"]  # this frame opened an emphasis
+        if not tag.self_closing and name not in ("break", "mark"):
+            self.inline.append(frame)
+        elif not tag.self_closing:  # <break></break>, <mark …></mark>: allowed, nothing inside
+            self.inline.append(_Frame(name, tag.pos, attrs, parts=["/"]))
+
+    def _inline_end(self, frame: _Frame) -> None:
+        from . import ssml
+
+        name = frame.tag
+        parent = self.stack[-1]
+        if name == "emphasis":
+            if frame.parts == ["*"]:
+                self._pending.append((inline.EMPH_CLOSE, -1))
+            return
+        if name in ("break", "mark"):
+            return
+        text = "".join(frame.parts)
+        if name == "say-as":
+            words = ssml.say_as_words(self, frame.pos, frame.attrs, text, parent.language)
+        elif name == "sub":
+            words = ssml.sub_words(self.src, frame.pos, frame.attrs)
+        else:
+            words = ssml.phoneme_words(self, frame.pos, frame.attrs, text)
+        if words:
+            self._buffer(f" {words} ", frame.pos)
+            self._inline_words = True
 
     # -- tokens -----------------------------------------------------------------------------------
     def _text(self, token: Text) -> None:
+        if self.inline and self.inline[-1].tag in ("say-as", "sub", "phoneme"):
+            self.inline[-1].parts.append(token.raw if token.literal else decode_entities(token.raw))
+            return
         parent = self.stack[-1].tag if self.stack else ""
         if parent in schema.HOLDS_SPEECH:
             self.speech(token)
@@ -270,6 +415,13 @@ class _MarkupParser(_Segments):
                                   "<speak voice=\"…\" gender=\"…\">…</speak>")
 
     def _start(self, tag: StartTag) -> None:
+        if tag.name in _INLINE_SSML:
+            self._inline_start(tag)
+            return
+        if self.inline:
+            top = self.inline[-1]
+            raise self.src.error(top.pos, f"<{top.tag}> is not closed before <{tag.name}> at "
+                                          f"{self.src.where(tag.pos)}")
         self.flush()
         name = tag.name
         if name not in schema.TAGS:
@@ -312,7 +464,8 @@ class _MarkupParser(_Segments):
             return f"<{name}> cannot be {where}: it must be inside a <speak> or <line>"
         allowed = ", ".join(f"<{t}>" for t in schema.CHILDREN[parent.tag])
         if parent.tag in schema.HOLDS_SPEECH:
-            holds = f"text, [events] and {allowed}"
+            ssml = ", ".join(f"<{t}>" for t in schema.SSML_INLINE)
+            holds = f"text, [events] and {allowed}, and the SSML elements {ssml}"
         else:
             holds = allowed or "nothing"
         hint = "; close the <speak> first, or use <line voice=\"…\" gender=\"…\">" if name == "speak" else ""
@@ -320,6 +473,15 @@ class _MarkupParser(_Segments):
                 f"<{parent.tag}> may hold {holds}")
 
     def _end(self, tag: EndTag) -> None:
+        if self.inline and tag.name == self.inline[-1].tag:
+            self._inline_end(self.inline.pop())
+            return
+        if self.inline:
+            top = self.inline[-1]
+            raise self.src.error(top.pos, f"<{top.tag}> is not closed before </{tag.name}> at "
+                                          f"{self.src.where(tag.pos)}")
+        if tag.name in _INLINE_SSML:
+            raise self.src.error(tag.pos, f"</{tag.name}> closes nothing: no <{tag.name}> is open")
         self.flush()
         name = tag.name
         if name not in schema.TAGS:
@@ -342,6 +504,7 @@ class _MarkupParser(_Segments):
             parent = self.stack[-1]
             parent.action = schema.collapse("".join(frame.parts)) or None
             parent.action_register = frame.register
+            parent.stress, parent.stress_level = stressed_words(parent.action)
         elif frame.tag == "sound":
             description = schema.collapse("".join(frame.parts))
             if not description:

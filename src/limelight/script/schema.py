@@ -39,17 +39,18 @@ CHILDREN: dict[str, tuple[str, ...]] = {
     "pause": (),
 }
 HOLDS_SPEECH: tuple[str, ...] = ("speak", "line")
+# SSML elements also accepted inside <speak>/<line> (parse.py hands them to ssml.py's readers).
+SSML_INLINE: tuple[str, ...] = ("break", "emphasis", "say-as", "sub", "phoneme", "mark")
 HOLDS_TEXT_ONLY: tuple[str, ...] = ("action", "sound")
 
 MAX_PAUSE_SECONDS = 30.0
 
 # Hints for tags people bring from SSML or other TTS markup.
 _TAG_HINTS: dict[str, str] = {
-    "break": "write a pause as <pause seconds=\"0.5\"/>",
     "p": "paragraphs need no tag: just leave a blank line",
     "s": "sentences need no tag",
-    "emphasis": "describe emphasis in an <action>",
-    "prosody": "describe pace and pitch in an <action>, or use register=\"…\"",
+    "prosody": "describe pace and pitch in an <action>, or use register=\"…\" (or write the whole document as "
+               "SSML: <speak version=\"1.1\" xmlns=\"http://www.w3.org/2001/10/synthesis\">)",
     "voice": "use <line voice=\"…\" gender=\"…\"> for another speaker",
 }
 
@@ -61,7 +62,7 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
 
 def unknown_tag_message(name: str, closing: bool = False) -> str:
     shown = f"</{name}>" if closing else f"<{name}>"
-    allowed = ", ".join(f"<{t}>" for t in TAGS)
+    allowed = ", ".join(f"<{t}>" for t in TAGS + SSML_INLINE)
     hint = f"; {_TAG_HINTS[name]}" if name in _TAG_HINTS else _suggest(name, TAGS)
     return f"unknown tag {shown}{hint}; allowed tags: {allowed}"
 

@@ -64,6 +64,10 @@ class GenerateRequest(BaseModel):
     language: str | None = Field(None, max_length=16, description="Extension: language code (e.g. 'en', 'ja') "
                                  "of the text the script does not mark; unset: detected per segment. A "
                                  "script's own language=\"…\" wins; one that contradicts this is a 422.")
+    lexicon: str | dict[str, str] | None = Field(
+        None, max_length=200_000, description="Extension: pronunciation lexicon for this request, as TSV text "
+        "(word<TAB>/ipa/ or respelling), W3C PLS XML text, or an object {word: pronunciation}; on top of the voice "
+        "library's lexicons.")
     timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
                              "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
                              "chunk's own words.")

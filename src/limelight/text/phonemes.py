@@ -153,7 +153,13 @@ def _untilde(ch: str) -> str:
 
 @lru_cache(maxsize=4096)
 def phonemize(text: str, language: str = "en") -> str:
-    """IPA for ``text`` with stress marks and the text's clause punctuation kept (Kokoro uses it for prosody)."""
+    """IPA for ``text`` with stress marks and the text's clause punctuation kept (Kokoro uses it for prosody).
+
+    Text with word annotations (emphasis, fixed pronunciations: :mod:`.inline`) is phonemised around them."""
+    from .inline import has_marks, phonemize_marked
+
+    if has_marks(text):
+        return phonemize_marked(text, language, phonemize)
     voice = espeak_voice(language)
     if voice == "ja":
         with _LOCK:

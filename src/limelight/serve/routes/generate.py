@@ -54,10 +54,15 @@ async def generate(req: GenerateRequest, request: Request,
     settings = state.settings
     check_prompt_length(req.prompt, settings.max_prompt_chars, "prompt")
     check_output_estimate(req.prompt, settings.max_audio_s, "prompt")
+    lexicon = None
+    if req.lexicon is not None:  # parsed here, never read as a path: a request names no server files
+        from ...text.lexicon import lexicon_from, parse_lexicon
+
+        lexicon = parse_lexicon(req.lexicon) if isinstance(req.lexicon, str) else lexicon_from(req.lexicon)
     options = perform_options(
         background_sfx=req.background_sfx, validate=req.validate_, seed=req.seed, pace=req.pace,
         min_match_ratio=req.min_match_ratio, skip_vc=req.skip_vc, vc_steps=req.vc_steps,
-        vc_cfg_rate=req.vc_cfg_rate, mode=req.mode, language=req.language, voice=req.voice)
+        vc_cfg_rate=req.vc_cfg_rate, mode=req.mode, language=req.language, voice=req.voice, lexicon=lexicon)
 
     def job() -> tuple[str, dict[str, Any]]:
         ref: ReferenceAudio | None = None
