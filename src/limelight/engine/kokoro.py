@@ -178,7 +178,8 @@ class KokoroEngine(KokoroFrontEnd):
         if pitch and self._fast is None:
             raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
         if self._fast is not None:
-            audio = self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
+            audio = self._fast(feeds, pitch=pitch + voice.pitch,  # a clone's own pitch offset rides along
+                               adapter=voice.adapter)  # and a deep clone's decoder adapter
         else:
             audio = self._session.run(None, feeds)[0]
         return apply_colour(trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE), SAMPLE_RATE,

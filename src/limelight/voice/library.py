@@ -1,7 +1,9 @@
 """The user's voice library: named voices saved on disk (``$LIMELIGHT_HOME/voices`` or ~/.local/share).
 
 Each voice is two files: ``NAME.npy`` (the 510×256 float32 style table) and ``NAME.json`` (gender, language,
-description, source, meta). Plain files, so a user can copy a voice to another machine or delete it by hand.
+description, source, meta); a deep clone adds a third, ``NAME.adapter.npz`` (its fast-decoder adapter, versioned,
+~150 KB: :mod:`limelight.engine.fastdec.adapter`). Plain files, so a user can copy a voice to another machine or
+delete it by hand.
 Names are restricted to a safe alphabet (no path separators, no leading dot) so a name can never point outside
 the library, and nothing is overwritten unless the caller says ``force``.
 """
@@ -63,6 +65,10 @@ class VoiceLibrary:
         check_name(name)
         return self.root / f"{name}.npy", self.root / f"{name}.json"
 
+    def adapter_path(self, name: str) -> Path:
+        """Where a deep clone's decoder adapter is kept (beside the voice's table)."""
+        return self.root / f"{check_name(name)}.adapter.npz"
+
     def exists(self, name: str) -> bool:
         table, meta = self._paths(name)
         return table.is_file() and meta.is_file()
@@ -91,6 +97,11 @@ class VoiceLibrary:
         with open(tmp_t, "wb") as fh:
             np.save(fh, np.asarray(voice.style, np.float32))
         tmp_m.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+        adapter = self.adapter_path(name)
+        if voice.adapter is not None:
+            voice.adapter.save(adapter)
+        else:
+            adapter.unlink(missing_ok=True)  # a replaced deep clone must not keep its old adapter
         tmp_t.replace(table)
         tmp_m.replace(meta)
         return table
@@ -109,10 +120,15 @@ class VoiceLibrary:
             raise VoiceError(f"voice {name!r} in {self.root} is damaged: 'colour' is not a list", field="voice")
         if not isinstance(record.get("pitch") or 0.0, (int, float)):
             raise VoiceError(f"voice {name!r} in {self.root} is damaged: 'pitch' is not a number", field="voice")
+        adapter = None
+        if self.adapter_path(name).is_file():
+            from ..engine.fastdec.adapter import Adapter
+
+            adapter = Adapter.load(self.adapter_path(name))
         return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
                      description=record.get("description", ""), source=record.get("source", "library"),
                      meta=dict(record.get("meta") or {}), colour=tuple(record.get("colour") or ()),
-                     pitch=float(record.get("pitch") or 0.0))
+                     pitch=float(record.get("pitch") or 0.0), adapter=adapter)
 
     def delete(self, name: str) -> None:
         table, meta = self._paths(name)
@@ -120,3 +136,4 @@ class VoiceLibrary:
             raise VoiceError(f"no voice named {name!r} in {self.root}", field="voice")
         table.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)
+        self.adapter_path(name).unlink(missing_ok=True)

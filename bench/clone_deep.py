@@ -1,0 +1,391 @@
+"""Deep-clone benchmark on speakers the fit never saw: prepare here, fit (GPU or CPU), score here.
+
+    python bench/clone_deep.py prep --split val --speakers 30 --out runs/deep/val    # CPU: Whisper, align, F0
+    python bench/clone_deep.py fit --data runs/deep/val --out runs/deep/val [--device cuda]   # torch
+    python bench/clone_deep.py eval --data runs/deep/val [--sentences 2]             # CPU: tables
+
+**Split (fixed).** ``shared/voices/train`` speakers sorted by id: even positions are *fit* speakers (anything
+tuned is tuned on them, and the MFCC verifier's normalisation statistics come from them), odd positions are
+*validation* speakers, reported and never tuned on. ``--split dev`` takes the five dev speakers (earlier work
+tuned zero-shot cloning on them, so they are reported separately). A train speaker has one clip of ≤ 10 s: its
+first part (cut at the quietest 10 ms between 50 and 70 % of the clip) is the reference, the rest is the
+"second recording" the clone is scored against; a dev speaker's reference is its first 3-30 s clip, scored
+against its nine others.
+
+**Two verifiers.** Resemblyzer (``limelight.check.speaker``; the zero-shot start's encoder was trained on it,
+the adapter fit never sees it: it fits spectra of the real audio) and an MFCC-statistics verifier built here
+(:func:`mfcc_vector`): cepstral-mean-normalised MFCCs c1-c19 and deltas of the speech frames, pooled as
+standard deviations and the c1-c12 correlations, standardised per dimension with statistics of the *fit*
+speakers' clips only. Nothing in limelight optimises it. Normalised similarity as in shared/voices/README.md:
+(clone − stranger) / (real − stranger), strangers = all other same-gender train speakers.
+
+Also per clone: WER (shipped Whisper) on the spoken sentences, median F0 difference to the reference (st),
+speaking rate (words per second of speech) against the reference's, long-term spectrum distance to the
+target clip (third-octave bands 100 Hz-7.6 kHz, level-normalised, RMS dB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+VOICES = SHARED / "voices"
+
+
+def manifest() -> list[dict[str, str]]:
+    with open(VOICES / "manifest.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def train_split() -> tuple[list[dict], list[dict]]:
+    """(fit, validation) train speakers: sorted by id, even positions fit, odd positions validation."""
+    rows = sorted((r for r in manifest() if r["file"].startswith("train/")), key=lambda r: int(r["speaker"]))
+    return rows[0::2], rows[1::2]
+
+
+def split_clip(audio: np.ndarray, sr: int) -> int | None:
+    """Sample where a train clip is cut into reference and target (None: too short for both)."""
+    n = len(audio) / sr
+    if n < 6.0:
+        return None
+    frame = sr // 100
+    lo, hi = int(0.5 * len(audio)) // frame, int(0.7 * len(audio)) // frame
+    e = np.array([np.mean(audio[k * frame:(k + 1) * frame] ** 2) for k in range(lo, hi)])
+    cut = (lo + int(np.argmin(e))) * frame
+    return cut if cut / sr >= 3.0 and (len(audio) - cut) / sr >= 2.5 else None
+
+
+# --- the MFCC-statistics verifier ---------------------------------------------------------------------------
+
+def _mfcc_frames(audio: np.ndarray, sr: int) -> np.ndarray:
+    from scipy.fft import dct
+    from scipy.signal import resample_poly
+
+    from limelight.audio import spectral
+
+    x = np.asarray(audio, np.float64).reshape(-1)
+    if sr != 16000:
+        g = np.gcd(int(sr), 16000)
+        x = resample_poly(x, 16000 // g, int(sr) // g)
+    n_fft, hop = 512, 160
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(1 + (len(x) - n_fft) // hop)[:, None]
+    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
+    mel = spectral.mel_filters(n_fft, 40, 16000)
+    mel[:, int(7600 / 16000 * n_fft):] = 0.0
+    mel = mel[mel.sum(1) > 0]
+    logmel = np.log(spec @ mel.T + 1e-10)
+    energy = logmel.max(1)
+    speech = energy > energy.max() - 6.0  # the loud frames: speech, not pauses
+    c = dct(logmel, type=2, axis=1, norm="ortho")[:, 1:20]
+    d = np.gradient(c, axis=0)
+    return np.concatenate([c, d], axis=1)[speech]
+
+
+def mfcc_raw(audio: np.ndarray, sr: int) -> np.ndarray:
+    f = _mfcc_frames(audio, sr)
+    f = f - f.mean(0)  # cepstral mean normalisation: the channel (and static EQ) drops out
+    std = f.std(0)
+    c = f[:, :12] / (std[:12] + 1e-9)
+    corr = (c.T @ c / len(c))[np.triu_indices(12, 1)]
+    return np.concatenate([np.log(std + 1e-9), corr])
+
+
+_NORM: dict[str, np.ndarray] = {}
+
+
+def mfcc_norm() -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean/std of :func:`mfcc_raw` over the fit speakers' clips (never validation or dev)."""
+    if not _NORM:
+        fit, _ = train_split()
+        vs = []
+        for r in fit:
+            a, sr = sf.read(VOICES / r["file"], dtype="float32")
+            vs.append(mfcc_raw(a, sr))
+        v = np.stack(vs)
+        _NORM["mean"], _NORM["std"] = v.mean(0), v.std(0) + 1e-9
+    return _NORM["mean"], _NORM["std"]
+
+
+def mfcc_vector(audio: np.ndarray, sr: int) -> np.ndarray:
+    m, s = mfcc_norm()
+    v = (mfcc_raw(audio, sr) - m) / s
+    return v / np.linalg.norm(v)
+
+
+# --- prep ---------------------------------------------------------------------------------------------------
+
+def speakers_for(split: str, n: int) -> list[dict]:
+    """[{speaker, gender, ref: (file, start, end) , targets: [(file, start, end)]}] for a split."""
+    out = []
+    if split == "dev":
+        dev: dict[str, list[str]] = {}
+        gender = {}
+        for r in manifest():
+            if r["file"].startswith("dev/"):
+                dev.setdefault(r["speaker"], []).append(r["file"])
+                gender[r["speaker"]] = r["gender"]
+        for spk in sorted(dev)[:n]:
+            files = sorted(dev[spk])
+            ref = next(f for f in files if 3.0 <= sf.info(VOICES / f).duration <= 30.0)
+            out.append({"speaker": spk, "gender": gender[spk], "ref": (ref, 0, None),
+                        "targets": [(f, 0, None) for f in files if f != ref]})
+        return out
+    fit, val = train_split()
+    for r in (val if split == "val" else fit):
+        a, sr = sf.read(VOICES / r["file"], dtype="float32")
+        cut = split_clip(a, sr)
+        if cut is None:
+            continue
+        out.append({"speaker": r["speaker"], "gender": r["gender"], "ref": (r["file"], 0, cut),
+                    "targets": [(r["file"], cut, None)]})
+        if len(out) >= n:
+            break
+    return out
+
+
+def read_part(part) -> tuple[np.ndarray, int]:
+    f, a, b = part
+    audio, sr = sf.read(VOICES / f, dtype="float32", always_2d=True)
+    return audio.mean(1)[a:b], sr
+
+
+def cmd_prep(args) -> None:
+    from limelight.voice.clone import clone_voice, default_engine
+    from limelight.voice.deep import TranscriptError, prepare
+    from limelight.voice.space import style_space
+
+    eng = default_engine()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for sp in speakers_for(args.split, args.speakers):
+        dst = args.out / f"{sp['speaker']}.npz"
+        if dst.is_file():
+            continue
+        t0 = time.perf_counter()
+        audio, sr = read_part(sp["ref"])
+        voice = clone_voice(audio, sr, f"zs_{sp['speaker']}", engine=eng)
+        try:
+            p = prepare(audio, sr, voice, eng)
+        except TranscriptError as exc:
+            print(f"{sp['speaker']}: skipped ({exc})", flush=True)
+            continue
+        s = p.segment
+        info = {**sp, "transcript": p.transcript.text, "align_cost": p.align_cost, "speed": p.speed,
+                "pitch": voice.pitch, "colour": list(voice.colour), "ref_seconds": len(audio) / sr}
+        np.savez_compressed(dst, x=s.x.astype(np.float16), f0=s.f0, audio=s.audio.astype(np.float16),
+                            fmax=s.fmax, style=voice.row(100)[0, :128], vector=style_space().vector(voice),
+                            info=np.frombuffer(json.dumps(info).encode(), np.uint8))
+        print(f"{sp['speaker']} {sp['gender']} ref {len(audio) / sr:.1f} s, align cost {p.align_cost:.2f}, "
+              f"{time.perf_counter() - t0:.1f} s: {p.transcript.text[:60]}", flush=True)
+
+
+def load_item(path: Path):
+    from limelight.train.adapter import Segment
+
+    with np.load(path) as z:
+        info = json.loads(bytes(z["info"]).decode())
+        seg = Segment(x=z["x"].astype(np.float32), f0=z["f0"].astype(np.float32),
+                      audio=z["audio"].astype(np.float32), fmax=float(z["fmax"]))
+        return seg, z["style"].astype(np.float32), z["vector"].astype(np.float32), info
+
+
+CONFIGS = {
+    "default": {},
+    "rank8": {"rank": 8},
+    "strong": {"prior": 1e-2, "style_prior": 0.5},
+    "long": {"steps": 600},
+}
+
+
+def cmd_fit(args) -> None:
+    import torch
+
+    from limelight.train.adapter import FitOptions, fit_adapter
+    from limelight.train.fastdec.train import load_student
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    items = sorted(args.data.glob("*.npz"))
+    for cfg in args.configs.split(","):
+        out = args.out / f"adapters-{cfg}.npz"
+        opts = FitOptions(**CONFIGS[cfg])
+        blobs = {}
+        t0 = time.perf_counter()
+        for path in items:
+            seg, style, _, info = load_item(path)
+            student, _, _ = load_student(None, "cpu")
+            ad, summary = fit_adapter([seg], style, opts, device, student=student)
+            blobs[info["speaker"]] = np.frombuffer(ad.to_bytes(), np.uint8)
+            print(json.dumps({"config": cfg, "speaker": info["speaker"], **summary}), flush=True)
+        np.savez(out, **blobs)
+        print(f"{cfg}: {len(blobs)} adapters in {time.perf_counter() - t0:.0f} s -> {out}", flush=True)
+
+
+# --- eval ---------------------------------------------------------------------------------------------------
+
+def third_octave_db(audio: np.ndarray, sr: int) -> np.ndarray:
+    centres = 100 * 2 ** (np.arange(0, 19) / 3)  # 100 Hz .. 6.4 kHz (top edge 7.2 kHz)
+    x = np.asarray(audio, np.float64)
+    f, p = _welch(x, sr)
+    out = []
+    for c in centres:
+        band = (f >= c / 2 ** (1 / 6)) & (f < c * 2 ** (1 / 6))
+        out.append(10 * np.log10(p[band].mean() + 1e-14))
+    out = np.array(out)
+    return out - out.mean()
+
+
+def _welch(x, sr):
+    from scipy.signal import welch
+
+    return welch(x, sr, nperseg=2048)
+
+
+def median_f0_st(audio: np.ndarray, sr: int) -> float:
+    from limelight.voice.clone import median_semitones
+
+    v = median_semitones(audio, sr)
+    return float("nan") if v is None else v
+
+
+def speech_seconds(audio: np.ndarray, sr: int) -> float:
+    frame = sr // 100
+    n = len(audio) // frame
+    e = 10 * np.log10(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
+    return float((e > e.max() - 35).sum()) / 100
+
+
+def cmd_eval(args) -> None:
+    from dataclasses import replace
+
+    from limelight.check.asr import shared_transcriber
+    from limelight.check.speaker import embed_speaker
+    from limelight.check.wer import wer
+    from limelight.engine.fastdec.adapter import Adapter
+    from limelight.voice.clone import calibrate, default_engine
+    from limelight.voice.space import style_space
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from clone import eval_sentences
+
+    eng = default_engine()
+    asr = shared_transcriber()
+    sentences = eval_sentences(args.sentences)
+    adapters = {}
+    for spec in args.adapters:
+        label, path = spec.split("=", 1)
+        with np.load(path) as z:
+            adapters[label] = {k: Adapter.from_bytes(bytes(z[k])) for k in z.files}
+    rows_m = manifest()
+    strangers = {g: [r for r in rows_m if r["file"].startswith("train/") and r["gender"] == g] for g in "FM"}
+    stranger_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def stranger_vecs(file: str):
+        if file not in stranger_cache:
+            a, sr = sf.read(VOICES / file, dtype="float32")
+            stranger_cache[file] = (embed_speaker(a, sr), mfcc_vector(a, sr))
+        return stranger_cache[file]
+
+    results = []
+    for path in sorted(args.data.glob("*.npz")):
+        _, _, vector, info = load_item(path)
+        spk, g = info["speaker"], info["gender"]
+        ref, ref_sr = read_part(info["ref"])
+        targets = [read_part(t) for t in info["targets"]]
+        t_res = [embed_speaker(a, sr) for a, sr in targets]
+        t_mf = [mfcc_vector(a, sr) for a, sr in targets]
+        r_res, r_mf = embed_speaker(ref, ref_sr), mfcc_vector(ref, ref_sr)
+        others = [stranger_vecs(r["file"]) for r in strangers[g] if r["speaker"] != spk]
+        base = {"res": (float(np.mean([r_res @ t for t in t_res])),
+                        float(np.mean([[o[0] @ t for t in t_res] for o in others]))),
+                "mfcc": (float(np.mean([r_mf @ t for t in t_mf])),
+                         float(np.mean([[o[1] @ t for t in t_mf] for o in others])))}
+        ref_st = median_f0_st(ref, ref_sr)
+        ref_rate = len(info["transcript"].split()) / max(speech_seconds(ref, ref_sr), 0.5)
+        target_ltas = np.mean([third_octave_db(a, sr) for a, sr in targets], axis=0)
+        zs = style_space().voice(vector, name=f"zs_{spk}", colour=tuple(info["colour"]), pitch=info["pitch"])
+        voices = {"zero-shot": zs}
+        for label, ads in adapters.items():
+            if spk in ads:
+                deep = replace(zs, adapter=ads[spk], colour=(), pitch=0.0, name=f"deep_{spk}")
+                voices[label] = calibrate(deep, ref, ref_sr, eng)
+                if args.no_colour_too:
+                    voices[label + "-nocolour"] = replace(voices[label], colour=())
+        for method, voice in voices.items():
+            pieces = [eng.synthesize(s, voice) for s in sentences]
+            gap = np.zeros(int(0.25 * eng.sample_rate), np.float32)
+            audio = np.concatenate([x for p in pieces for x in (p, gap)][:-1])
+            sr = eng.sample_rate
+            e_res, e_mf = embed_speaker(audio, sr), mfcc_vector(audio, sr)
+            norm = {}
+            for k, e, ts in (("res", e_res, t_res), ("mfcc", e_mf, t_mf)):
+                real, strg = base[k]
+                c = float(np.mean([e @ t for t in ts]))
+                norm[k] = (c - strg) / (real - strg)
+                norm[k + "_cos"] = c
+            heard = [asr.transcribe(p, sr) for p in pieces]
+            w = float(np.mean([wer(s, h) for s, h in zip(sentences, heard, strict=True)]))
+            words = sum(len(s.split()) for s in sentences)
+            row = {"speaker": spk, "gender": g, "method": method, **norm, "res_real": base["res"][0],
+                   "res_stranger": base["res"][1], "mfcc_real": base["mfcc"][0], "mfcc_stranger": base["mfcc"][1],
+                   "wer": w, "f0_diff_st": median_f0_st(audio, sr) - ref_st,
+                   "rate_ratio": words / max(speech_seconds(audio, sr), 0.5) / ref_rate,
+                   "ltas_db": float(np.sqrt(np.mean((third_octave_db(audio, sr) - target_ltas) ** 2)))}
+            results.append(row)
+            print(f"{spk:>5} {g} {method:14s} res {norm['res']:+.3f}  mfcc {norm['mfcc']:+.3f}  WER {w:.1%}  "
+                  f"F0 {row['f0_diff_st']:+.1f} st  rate x{row['rate_ratio']:.2f}  LTAS {row['ltas_db']:.1f} dB",
+                  file=sys.stderr, flush=True)
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    print(f"\n{args.data.name}: {len({r['speaker'] for r in results})} speakers, {len(sentences)} sentences each\n")
+    print("| method | Resemblyzer normalised | MFCC-CMN normalised | WER | |ΔF0| median st | rate ratio | LTAS dB |")
+    print("|---|---|---|---|---|---|---|")
+    for m in methods:
+        rs = [r for r in results if r["method"] == m]
+        print(f"| {m} | {np.mean([r['res'] for r in rs]):.3f} | {np.mean([r['mfcc'] for r in rs]):.3f} | "
+              f"{np.mean([r['wer'] for r in rs]):.1%} | {np.nanmedian([abs(r['f0_diff_st']) for r in rs]):.1f} | "
+              f"{np.mean([r['rate_ratio'] for r in rs]):.2f} | {np.mean([r['ltas_db'] for r in rs]):.1f} |")
+    if args.per_speaker:
+        print("\n| speaker | g | method | Res norm (cos clone/real/stranger) | MFCC norm (cos) | WER |")
+        print("|---|---|---|---|---|---|")
+        for r in results:
+            print(f"| {r['speaker']} | {r['gender']} | {r['method']} | {r['res']:.2f} ({r['res_cos']:.3f}/"
+                  f"{r['res_real']:.3f}/{r['res_stranger']:.3f}) | {r['mfcc']:.2f} ({r['mfcc_cos']:.3f}/"
+                  f"{r['mfcc_real']:.3f}/{r['mfcc_stranger']:.3f}) | {r['wer']:.0%} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prep")
+    p.add_argument("--split", choices=["fit", "val", "dev"], default="val")
+    p.add_argument("--speakers", type=int, default=8)
+    p.add_argument("--out", type=Path, required=True)
+    f = sub.add_parser("fit")
+    f.add_argument("--data", type=Path, required=True)
+    f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--device", default=None)
+    f.add_argument("--configs", default="default", help=f"comma-separated of {', '.join(CONFIGS)}")
+    e = sub.add_parser("eval")
+    e.add_argument("--data", type=Path, required=True)
+    e.add_argument("--adapters", action="append", default=[], metavar="LABEL=NPZ")
+    e.add_argument("--sentences", type=int, default=2)
+    e.add_argument("--no-colour-too", action="store_true", help="also score each deep clone without its colour")
+    e.add_argument("--per-speaker", action="store_true")
+    e.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    {"prep": cmd_prep, "fit": cmd_fit, "eval": cmd_eval}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
