@@ -64,63 +64,26 @@ def split_clip(audio: np.ndarray, sr: int) -> int | None:
     return cut if cut / sr >= 3.0 and (len(audio) - cut) / sr >= 2.5 else None
 
 
-# --- the MFCC-statistics verifier ---------------------------------------------------------------------------
+# --- the MFCC-statistics verifier: limelight.check.cepstral (its norm statistics: the fit speakers) -------
 
-def _mfcc_frames(audio: np.ndarray, sr: int) -> np.ndarray:
-    from scipy.fft import dct
-    from scipy.signal import resample_poly
+def write_mfcc_norm(path: Path) -> None:
+    """Measure the cepstral verifier's per-dimension mean/std on the fit speakers' clips (never val or dev)."""
+    from limelight.check.cepstral import raw_vector
 
-    from limelight.audio import spectral
-
-    x = np.asarray(audio, np.float64).reshape(-1)
-    if sr != 16000:
-        g = np.gcd(int(sr), 16000)
-        x = resample_poly(x, 16000 // g, int(sr) // g)
-    n_fft, hop = 512, 160
-    if len(x) < n_fft:
-        x = np.pad(x, (0, n_fft - len(x)))
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(1 + (len(x) - n_fft) // hop)[:, None]
-    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
-    mel = spectral.mel_filters(n_fft, 40, 16000)
-    mel[:, int(7600 / 16000 * n_fft):] = 0.0
-    mel = mel[mel.sum(1) > 0]
-    logmel = np.log(spec @ mel.T + 1e-10)
-    energy = logmel.max(1)
-    speech = energy > energy.max() - 6.0  # the loud frames: speech, not pauses
-    c = dct(logmel, type=2, axis=1, norm="ortho")[:, 1:20]
-    d = np.gradient(c, axis=0)
-    return np.concatenate([c, d], axis=1)[speech]
-
-
-def mfcc_raw(audio: np.ndarray, sr: int) -> np.ndarray:
-    f = _mfcc_frames(audio, sr)
-    f = f - f.mean(0)  # cepstral mean normalisation: the channel (and static EQ) drops out
-    std = f.std(0)
-    c = f[:, :12] / (std[:12] + 1e-9)
-    corr = (c.T @ c / len(c))[np.triu_indices(12, 1)]
-    return np.concatenate([np.log(std + 1e-9), corr])
-
-
-_NORM: dict[str, np.ndarray] = {}
-
-
-def mfcc_norm() -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean/std of :func:`mfcc_raw` over the fit speakers' clips (never validation or dev)."""
-    if not _NORM:
-        fit, _ = train_split()
-        vs = []
-        for r in fit:
-            a, sr = sf.read(VOICES / r["file"], dtype="float32")
-            vs.append(mfcc_raw(a, sr))
-        v = np.stack(vs)
-        _NORM["mean"], _NORM["std"] = v.mean(0), v.std(0) + 1e-9
-    return _NORM["mean"], _NORM["std"]
+    fit, _ = train_split()
+    vs = []
+    for r in fit:
+        a, sr = sf.read(VOICES / r["file"], dtype="float32")
+        vs.append(raw_vector(a, sr))
+    v = np.stack(vs)
+    np.savez(path, mean=v.mean(0).astype(np.float32), std=(v.std(0) + 1e-6).astype(np.float32),
+             speakers=np.array([r["speaker"] for r in fit]))
 
 
 def mfcc_vector(audio: np.ndarray, sr: int) -> np.ndarray:
-    m, s = mfcc_norm()
-    v = (mfcc_raw(audio, sr) - m) / s
-    return v / np.linalg.norm(v)
+    from limelight.check.cepstral import cepstral_vector
+
+    return cepstral_vector(audio, sr)
 
 
 # --- prep ---------------------------------------------------------------------------------------------------
@@ -190,7 +153,7 @@ def cmd_prep(args) -> None:
 
 
 def load_item(path: Path):
-    from limelight.train.adapter import Segment
+    from limelight.voice.deep import Segment
 
     with np.load(path) as z:
         info = json.loads(bytes(z["info"]).decode())
@@ -204,6 +167,7 @@ CONFIGS = {
     "rank8": {"rank": 8},
     "strong": {"prior": 1e-2, "style_prior": 0.5},
     "long": {"steps": 600},
+    "smoke": {"steps": 3},
 }
 
 
@@ -214,9 +178,12 @@ def cmd_fit(args) -> None:
     from limelight.train.fastdec.train import load_student
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    items = sorted(args.data.glob("*.npz"))
+    torch.set_num_threads(args.threads)
+    k, n = (int(v) for v in args.shard.split("/"))
+    items = sorted(args.data.glob("*.npz"))[k::n]
+    args.out.mkdir(parents=True, exist_ok=True)
     for cfg in args.configs.split(","):
-        out = args.out / f"adapters-{cfg}.npz"
+        out = args.out / (f"adapters-{cfg}.npz" if n == 1 else f"adapters-{cfg}-{k}.npz")
         opts = FitOptions(**CONFIGS[cfg])
         blobs = {}
         t0 = time.perf_counter()
@@ -283,8 +250,9 @@ def cmd_eval(args) -> None:
     adapters = {}
     for spec in args.adapters:
         label, path = spec.split("=", 1)
-        with np.load(path) as z:
-            adapters[label] = {k: Adapter.from_bytes(bytes(z[k])) for k in z.files}
+        for part in path.split(","):  # the shards of one run
+            with np.load(part) as z:
+                adapters.setdefault(label, {}).update({k: Adapter.from_bytes(bytes(z[k])) for k in z.files})
     rows_m = manifest()
     strangers = {g: [r for r in rows_m if r["file"].startswith("train/") and r["gender"] == g] for g in "FM"}
     stranger_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -376,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("--device", default=None)
     f.add_argument("--configs", default="default", help=f"comma-separated of {', '.join(CONFIGS)}")
+    f.add_argument("--shard", default="0/1", help="K/N: fit every N-th reference from the K-th (parallel runs)")
+    f.add_argument("--threads", type=int, default=2)
     e = sub.add_parser("eval")
     e.add_argument("--data", type=Path, required=True)
     e.add_argument("--adapters", action="append", default=[], metavar="LABEL=NPZ")
@@ -383,7 +353,13 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--no-colour-too", action="store_true", help="also score each deep clone without its colour")
     e.add_argument("--per-speaker", action="store_true")
     e.add_argument("--json", type=Path)
+    n = sub.add_parser("norm", help="write the cepstral verifier's normalisation (fit speakers only)")
+    n.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src" / "limelight" / "check"
+                   / "data" / "cepstral_norm.npz")
     args = ap.parse_args(argv)
+    if args.cmd == "norm":
+        write_mfcc_norm(args.out)
+        return
     {"prep": cmd_prep, "fit": cmd_fit, "eval": cmd_eval}[args.cmd](args)
 
 

@@ -30,16 +30,7 @@ import torch.nn.functional as F
 
 from ..engine.fastdec import dsp
 from ..engine.fastdec.adapter import Adapter
-
-
-@dataclass
-class Segment:
-    """One aligned reference: what the student sees and what it should sound like."""
-
-    x: np.ndarray  # [512, L] Kokoro frame features warped onto the reference's timeline
-    f0: np.ndarray  # [L] the reference's F0 in Hz (0 where unvoiced)
-    audio: np.ndarray  # [L * HOP] the reference at 24 kHz, level-matched to the base decoder
-    fmax: float = 7600.0  # Hz: the top of the band the reference carries
+from ..voice.deep import Segment
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,16 @@ MAX_PIECE_TOKENS = 400
 N_MFCC = 20
 
 
+@dataclass
+class Segment:
+    """One aligned reference: what the student sees and what it should sound like."""
+
+    x: np.ndarray  # [512, L] Kokoro frame features warped onto the reference's timeline
+    f0: np.ndarray  # [L] the reference's F0 in Hz (0 where unvoiced)
+    audio: np.ndarray  # [L * HOP] the reference at 24 kHz, level-matched to the base decoder
+    fmax: float = 7600.0  # Hz: the top of the band the reference carries
+
+
 class TranscriptError(VoiceError):
     """The reference's words cannot be trusted (or are missing), so the decoder cannot be fitted to it."""
 
@@ -225,7 +235,7 @@ def _front(fast, pieces: list[list[int]], voice: Voice, speed: float) -> tuple[n
 
 @dataclass
 class Prepared:
-    segment: object  # limelight.train.adapter.Segment (kept untyped: that module needs torch)
+    segment: Segment
     transcript: Transcript
     align_cost: float
     speed: float
@@ -242,8 +252,6 @@ def fast_decoder(engine):  # -> FastDecoder
 def prepare(audio: np.ndarray, sr: int, voice: Voice, engine, transcript: str | None = None,
             label: str = "reference") -> Prepared:
     """One reference → aligned training data for the adapter (a few seconds on two cores, Whisper included)."""
-    from ..train.adapter import Segment  # torch is needed from here on anyway
-
     t0 = time.perf_counter()
     tr = (Transcript(transcript.strip(), "given") if transcript and transcript.strip()
           else transcribe_reference(audio, sr, label))
