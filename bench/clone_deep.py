@@ -35,7 +35,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+try:
+    import soundfile as sf
+except ImportError:  # the GPU machine fits adapters from prepared arrays and reads no audio
+    sf = None
 
 SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 VOICES = SHARED / "voices"
@@ -91,7 +95,7 @@ def mfcc_vector(audio: np.ndarray, sr: int) -> np.ndarray:
 def speakers_for(split: str, n: int) -> list[dict]:
     """[{speaker, gender, ref: (file, start, end) , targets: [(file, start, end)]}] for a split."""
     out = []
-    if split == "dev":
+    if split in ("dev", "dev3"):
         dev: dict[str, list[str]] = {}
         gender = {}
         for r in manifest():
@@ -100,9 +104,11 @@ def speakers_for(split: str, n: int) -> list[dict]:
                 gender[r["speaker"]] = r["gender"]
         for spk in sorted(dev)[:n]:
             files = sorted(dev[spk])
-            ref = next(f for f in files if 3.0 <= sf.info(VOICES / f).duration <= 30.0)
-            out.append({"speaker": spk, "gender": gender[spk], "ref": (ref, 0, None),
-                        "targets": [(f, 0, None) for f in files if f != ref]})
+            ok = [f for f in files if 3.0 <= sf.info(VOICES / f).duration <= 30.0]
+            refs = ok[:3] if split == "dev3" else ok[:1]  # dev3: three references (~30-50 s) for the dataset path
+            out.append({"speaker": spk, "gender": gender[spk], "ref": (refs[0], 0, None),
+                        "extra_refs": [(f, 0, None) for f in refs[1:]],
+                        "targets": [(f, 0, None) for f in files if f not in refs]})
         return out
     fit, val = train_split()
     for r in (val if split == "val" else fit):
@@ -138,16 +144,22 @@ def cmd_prep(args) -> None:
         audio, sr = read_part(sp["ref"])
         voice = clone_voice(audio, sr, f"zs_{sp['speaker']}", engine=eng)
         try:
-            p = prepare(audio, sr, voice, eng)
+            prepared = [prepare(audio, sr, voice, eng)]
+            for part in sp.get("extra_refs", []):
+                prepared.append(prepare(*read_part(part), voice, eng))
         except TranscriptError as exc:
             print(f"{sp['speaker']}: skipped ({exc})", flush=True)
             continue
-        s = p.segment
+        p = prepared[0]
         info = {**sp, "transcript": p.transcript.text, "align_cost": p.align_cost, "speed": p.speed,
-                "pitch": voice.pitch, "colour": list(voice.colour), "ref_seconds": len(audio) / sr}
-        np.savez_compressed(dst, x=s.x.astype(np.float16), f0=s.f0, audio=s.audio.astype(np.float16),
-                            fmax=s.fmax, style=voice.row(100)[0, :128], vector=style_space().vector(voice),
-                            info=np.frombuffer(json.dumps(info).encode(), np.uint8))
+                "pitch": voice.pitch, "colour": list(voice.colour), "ref_seconds": len(audio) / sr,
+                "segments": len(prepared)}
+        arrays = {}
+        for k, q in enumerate(prepared):
+            arrays.update({f"x{k}": q.segment.x.astype(np.float16), f"f0{k}": q.segment.f0,
+                           f"audio{k}": q.segment.audio.astype(np.float16)})
+        np.savez_compressed(dst, **arrays, fmax=p.segment.fmax, style=voice.row(100)[0, :128],
+                            vector=style_space().vector(voice), info=np.frombuffer(json.dumps(info).encode(), np.uint8))
         print(f"{sp['speaker']} {sp['gender']} ref {len(audio) / sr:.1f} s, align cost {p.align_cost:.2f}, "
               f"{time.perf_counter() - t0:.1f} s: {p.transcript.text[:60]}", flush=True)
 
@@ -157,16 +169,19 @@ def load_item(path: Path):
 
     with np.load(path) as z:
         info = json.loads(bytes(z["info"]).decode())
-        seg = Segment(x=z["x"].astype(np.float32), f0=z["f0"].astype(np.float32),
-                      audio=z["audio"].astype(np.float32), fmax=float(z["fmax"]))
-        return seg, z["style"].astype(np.float32), z["vector"].astype(np.float32), info
+        old = "x" in z.files  # one segment, written before references could be several
+        segs = [Segment(x=z[f"x{k}"].astype(np.float32), f0=z[f"f0{k}"].astype(np.float32),
+                        audio=z[f"audio{k}"].astype(np.float32), fmax=float(z["fmax"]))
+                for k in ([""] if old else range(info.get("segments", 1)))]
+        return segs, z["style"].astype(np.float32), z["vector"].astype(np.float32), info
 
 
 CONFIGS = {
-    "default": {},
-    "rank8": {"rank": 8},
+    "default": {},  # FitOptions(): since the selection below, the priors of "strong"
+    "weak": {"prior": 1e-3, "style_prior": 0.05},  # the first default ("default" in the first GPU run)
     "strong": {"prior": 1e-2, "style_prior": 0.5},
-    "long": {"steps": 600},
+    "long": {"prior": 1e-3, "style_prior": 0.05, "steps": 600},
+    "rank8": {"rank": 8},
     "smoke": {"steps": 3},
 }
 
@@ -188,12 +203,12 @@ def cmd_fit(args) -> None:
         blobs = {}
         t0 = time.perf_counter()
         for path in items:
-            seg, style, _, info = load_item(path)
+            segs, style, _, info = load_item(path)
             student, _, _ = load_student(None, "cpu")
-            ad, summary = fit_adapter([seg], style, opts, device, student=student)
+            ad, summary = fit_adapter(segs, style, opts, device, student=student)
             blobs[info["speaker"]] = np.frombuffer(ad.to_bytes(), np.uint8)
             print(json.dumps({"config": cfg, "speaker": info["speaker"], **summary}), flush=True)
-        np.savez(out, **blobs)
+            np.savez(out, **blobs)  # after every speaker: a run cut short keeps what it fitted
         print(f"{cfg}: {len(blobs)} adapters in {time.perf_counter() - t0:.0f} s -> {out}", flush=True)
 
 
@@ -256,12 +271,21 @@ def cmd_eval(args) -> None:
     rows_m = manifest()
     strangers = {g: [r for r in rows_m if r["file"].startswith("train/") and r["gender"] == g] for g in "FM"}
     stranger_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if args.cache and args.cache.is_file():  # the strangers' vectors, shared by runs over several splits
+        with np.load(args.cache) as z:
+            stranger_cache = {f: (z["res"][k], z["mfcc"][k]) for k, f in enumerate(z["files"])}
 
     def stranger_vecs(file: str):
         if file not in stranger_cache:
             a, sr = sf.read(VOICES / file, dtype="float32")
             stranger_cache[file] = (embed_speaker(a, sr), mfcc_vector(a, sr))
         return stranger_cache[file]
+
+    def save_cache() -> None:
+        if args.cache and stranger_cache:
+            files = list(stranger_cache)
+            np.savez(args.cache, files=np.array(files), res=np.stack([stranger_cache[f][0] for f in files]),
+                     mfcc=np.stack([stranger_cache[f][1] for f in files]))
 
     results = []
     for path in sorted(args.data.glob("*.npz")):
@@ -273,6 +297,7 @@ def cmd_eval(args) -> None:
         t_mf = [mfcc_vector(a, sr) for a, sr in targets]
         r_res, r_mf = embed_speaker(ref, ref_sr), mfcc_vector(ref, ref_sr)
         others = [stranger_vecs(r["file"]) for r in strangers[g] if r["speaker"] != spk]
+        save_cache()
         base = {"res": (float(np.mean([r_res @ t for t in t_res])),
                         float(np.mean([[o[0] @ t for t in t_res] for o in others]))),
                 "mfcc": (float(np.mean([r_mf @ t for t in t_mf])),
@@ -336,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prep")
-    p.add_argument("--split", choices=["fit", "val", "dev"], default="val")
+    p.add_argument("--split", choices=["fit", "val", "dev", "dev3"], default="val")
     p.add_argument("--speakers", type=int, default=8)
     p.add_argument("--out", type=Path, required=True)
     f = sub.add_parser("fit")
@@ -353,6 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--no-colour-too", action="store_true", help="also score each deep clone without its colour")
     e.add_argument("--per-speaker", action="store_true")
     e.add_argument("--json", type=Path)
+    e.add_argument("--cache", type=Path, help="keep the strangers' verifier vectors in this .npz between runs")
     n = sub.add_parser("norm", help="write the cepstral verifier's normalisation (fit speakers only)")
     n.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src" / "limelight" / "check"
                    / "data" / "cepstral_norm.npz")
