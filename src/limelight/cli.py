@@ -50,6 +50,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if args.explain:
         return _explain(text, args)
     check_writable(args.output)
+    if args.subtitles:
+        from .timing.subtitles import check_subtitle_path
+
+        check_subtitle_path(args.subtitles)
     if args.stems and not args.background_sfx:
         raise LimelightError("--stems needs --background-sfx (the stems are voice, ambience and effects)",
                              field="stems")
@@ -80,6 +84,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
         meta = performer.perform_to_file(text, args.output, progress=progress, **options)
     if bar is not None:
         bar.close()
+    if args.subtitles:
+        from .timing import WordTiming, write_subtitles
+
+        write_subtitles(args.subtitles, [WordTiming.from_dict(w) for w in meta["words"]], meta["duration_s"])
     if args.metadata:
         import json
 
@@ -160,6 +168,7 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
         print(f"{mark} {name:16s} {voice.gender or '-':7s} {voice.source:8s} {voice.description}")
+    _report_damaged_voices()
     return 0
 
 
@@ -182,6 +191,20 @@ def _read_dataset(path: str) -> list[tuple[str, str | None]]:
     if not out:
         raise LimelightError(f"dataset file {path} lists no audio", field="dataset")
     return out
+
+
+def _report_damaged_voices() -> None:
+    """Saved voices whose files cannot be read: named on stderr with how to remove them (the rest still work)."""
+    try:
+        from .voice.library import VoiceLibrary
+
+        entries = VoiceLibrary().entries()
+    except (ImportError, OSError):
+        return
+    for entry in entries:
+        if entry.error:
+            print(f"limelight: saved voice {entry.name!r} is damaged ({entry.error}); remove it with "
+                  f"`limelight voices --delete {entry.name}`", file=sys.stderr)
 
 
 def _cmd_clone(args: argparse.Namespace) -> int:
@@ -232,8 +255,9 @@ def _cmd_clone(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .serve import run_server
+    from .serve.settings import from_arguments
 
-    run_server(host=args.host, port=args.port, workers=args.workers)
+    run_server(settings=from_arguments(args))  # flags over LIMELIGHT_* variables over defaults
     return 0
 
 
@@ -269,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--background-sfx", action="store_true", help="keep scene ambience and sound effects")
     say.add_argument("--stems", action="store_true", help="also write OUT.voice/.ambience/.effects.wav")
     say.add_argument("--explain", action="store_true", help="print the parsed script and directions; no audio")
-    say.add_argument("--metadata", help="write the performance report (JSON) to this path")
+    say.add_argument("--metadata", help="write the performance report (JSON, with word timings) to this path")
+    say.add_argument("--subtitles", metavar="OUT.srt|OUT.vtt",
+                     help="write subtitles timed to the words (SRT or WebVTT with speaker voice tags)")
     say.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     say.set_defaults(func=_cmd_say)
 
@@ -295,10 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds for the deep clone's fit (default 240)")
     clone.set_defaults(func=_cmd_clone)
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
+    from .serve.settings import add_arguments as add_serve_arguments
+
+    serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
+    add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
 
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")

@@ -227,7 +227,7 @@ def _front(fast, pieces: list[list[int]], voice: Voice, speed: float) -> tuple[n
     for ids in pieces:
         feeds = {"tokens": np.array([[0, *ids, 0]], np.int64), "style": voice.row(len(ids)).astype(np.float32),
                  "speed": np.array([speed], np.float32)}
-        x, f0 = fast.front.run(None, feeds)
+        x, f0 = fast.features(feeds)
         xs.append(x)
         fs.append(f0)
     return np.concatenate(xs, axis=-1), np.concatenate(fs, axis=-1)

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import LimelightError
 from . import dsp
 from .adapter import Adapter, NumpyStudent, student_id
-from .front import front_path
+from .front import F0, FEATURES, front_path
 
 STUDENT_FILE = "student.onnx"
 
@@ -52,8 +52,18 @@ class FastDecoder:
         """Audio for one utterance; ``pitch`` shifts Kokoro's F0 by that many semitones before the student
         sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ). ``adapter``
         (a deep clone's, :mod:`.adapter`) runs the adapted student in numpy instead of the int8 session."""
-        x, f0 = self.front.run(None, feeds)
-        return self.decode(x, f0, feeds["style"], seed, pitch, adapter)
+        return self.run(feeds, seed, pitch, adapter)[0]
+
+    def run(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0,
+            adapter: Adapter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Audio and the model's per-position token durations (pads included; 600 samples a step)."""
+        x, f0, durations = self.front.run(None, feeds)
+        return self.decode(x, f0, feeds["style"], seed, pitch, adapter), durations.reshape(-1)
+
+    def features(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The generator's inputs alone: frame features ``x`` [1, 512, L] and ``f0`` [1, L]."""
+        x, f0 = self.front.run([FEATURES, F0], feeds)
+        return x, f0
 
     def adapted(self, adapter: Adapter) -> NumpyStudent:
         """The numpy student with ``adapter`` merged, built once per adapter (a few are kept)."""

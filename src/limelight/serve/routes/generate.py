@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from ...audio.wav import wav_base64
 from ...errors import LimelightError
+from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..jsonable import jsonable
 from ..reference import ReferenceAudio
 from ..schemas import ErrorResponse, GenerateRequest, GenerateResponse
@@ -17,8 +18,10 @@ router = APIRouter()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in {
-        400: "Malformed JSON", 401: "Missing or invalid API key", 413: "Body too large",
+        400: "Malformed JSON", 401: "Missing or invalid API key",
+        413: "Body too large, or the audio asked for exceeds max_audio_s / max_output_bytes",
         415: "Body is not JSON", 422: "Invalid field (named in error.field)", 429: "Server busy (Retry-After)",
+        503: "Shutting down (Retry-After)",
     }.items()
 }
 VC_REASON = ("identity transfer in this build is style-table cloning (limelight.voice.clone), which has no "
@@ -45,8 +48,11 @@ def _report_unused_vc(req: GenerateRequest, metadata: dict[str, Any]) -> None:
 
 @router.post("/generate", response_model=GenerateResponse, responses=ERRORS, tags=["speech"],
              summary="Perform a script and return base64 WAV with a report")
-async def generate(req: GenerateRequest, state: ServerState = Depends(server_state)) -> dict[str, Any]:
-    check_prompt_length(req.prompt, state.settings.max_prompt_chars, "prompt")
+async def generate(req: GenerateRequest, request: Request,
+                   state: ServerState = Depends(server_state)) -> dict[str, Any]:
+    settings = state.settings
+    check_prompt_length(req.prompt, settings.max_prompt_chars, "prompt")
+    check_output_estimate(req.prompt, settings.max_audio_s, "prompt")
     options: dict[str, Any] = {
         "background_sfx": req.background_sfx, "validate": req.validate_, "seed": req.seed, "pace": req.pace,
         "min_match_ratio": req.min_match_ratio, "skip_vc": req.skip_vc, "vc_steps": req.vc_steps,
@@ -62,7 +68,12 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         if ref is not None:
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
+        check_output_bytes(len(perf.audio) * 2 * 4 // 3, settings.max_output_bytes, "prompt")  # 16-bit, base64
+        if not req.timestamps:  # the seed's contract has no words; they are asked for
+            metadata.pop("words", None)
+            metadata["chunks"] = [{k: v for k, v in c.items() if k != "words"} for c in metadata.get("chunks", [])]
         return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
 
-    audio, metadata = await state.pool.run(job)
+    audio, metadata = await state.pool.run(job, limits=state.job_limits(), disconnected=disconnected(request))
+    state.metrics.audio_seconds.labels(route="/generate").inc(float(metadata.get("duration_s") or 0.0))
     return {"status": "succeeded", "audio": audio, "content_type": "audio/wav", "metadata": metadata}
