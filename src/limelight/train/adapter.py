@@ -235,7 +235,7 @@ def fit_adapter(segments: list[Segment], style: np.ndarray, opts: FitOptions | N
             torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
             opt.step()
             step += 1
-            v = float(fit)
+            v = float(fit.detach())
             running = v if running is None else 0.9 * running + 0.1 * v
             if step == 1:
                 first = v
