@@ -16,7 +16,7 @@ reach. Here the reference becomes training data:
    (~70 k numbers) against the real audio, then the usual colour and pitch calibration on top.
 
 Inference needs no torch: the adapter is merged into a numpy copy of the student
-(:mod:`limelight.engine.fastdec.adapter`) and saved beside the voice in the library.
+(:mod:`limelight.engine.fastdec.adapter`) and saved inside the voice's library file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ speaker's recording, because the spectral envelope per sound (formants, vocal-tr
 in the decoder, not in Kokoro's 256-d style row. The change is LoRA-style: for a few of the student's linear
 layers ``W`` it stores ``A`` [r, in] and ``B`` [out, r], and the adapted layer is ``W + B @ A``; beside that it
 may replace the 128-d timbre style the student's FiLM reads and add a bias to the envelope head. About 70 000
-numbers (~150 KB as float16), saved beside the voice in the library as ``NAME.adapter.npz``.
+numbers (~150 KB as float16), saved inside the voice's library file (``NAME.voice``).
 
 Why numpy: the shipped student is an int8 ONNX whose weights cannot take a per-voice delta without a new
 graph per voice. :class:`NumpyStudent` runs the same network (LayerNorm → Conv k=3 → FiLM → 8 ConvNeXt
