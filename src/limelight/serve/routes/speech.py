@@ -19,6 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ...errors import LimelightError
 from ...limits import JobCancelled
+from ...options import perform_options
 from .. import formats
 from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..headers import header_token, header_value
@@ -95,7 +96,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
     voice = resolve_openai_voice(req.voice_name(), performer)
     prompt, instructions_applied = _prompt(req, voice, performer)
     validate = state.settings.openai_validate if req.validate_ is None else req.validate_
-    options = {"voice": voice, "speed": req.speed, "validate": validate}
+    options = perform_options(voice=voice, speed=req.speed, validate=validate)
     fmt = req.response_format
     sr = state.sample_rate
 
@@ -104,7 +105,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
             raise LimelightError(f"response_format {fmt} cannot be streamed (its encoder rewrites the header at "
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
-        chunks = state.pool.stream(lambda: performer.stream(prompt, **options), limits=state.job_limits())
+        chunks = state.pool.stream(lambda: performer.stream(prompt, options), limits=state.job_limits())
         first: np.ndarray | None = await state.pool.first(chunks, disconnected(request))
         encoder = formats.StreamEncoder(fmt, sr)
 
@@ -134,7 +135,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
         return StreamingResponse(body(), media_type=formats.media_type(fmt), headers=headers)
 
     def job() -> tuple[bytes, dict[str, Any]]:
-        perf = performer.perform(prompt, **options)
+        perf = performer.perform(prompt, options)
         data = formats.encode(perf.audio, perf.sample_rate, fmt)
         check_output_bytes(len(data), settings.max_output_bytes, "input")
         return data, dict(perf.metadata)
