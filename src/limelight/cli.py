@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import LimelightError
@@ -181,6 +182,27 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_dataset(path: str) -> list[tuple[str, str | None]]:
+    """``audio_path|transcript`` lines (paths relative to the file; '#' comments; transcript optional)."""
+    base = Path(path).resolve().parent
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LimelightError(f"cannot read dataset file {path}: {exc.strerror}", field="dataset") from None
+    out: list[tuple[str, str | None]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        audio, _, text = line.partition("|")
+        if not audio.strip():
+            raise LimelightError(f"{path} line {n}: no audio path before '|'", field="dataset")
+        p = Path(audio.strip())
+        out.append((str(p if p.is_absolute() else base / p), text.strip() or None))
+    if not out:
+        raise LimelightError(f"dataset file {path} lists no audio", field="dataset")
+    return out
+
+
 def _report_damaged_voices() -> None:
     """Saved voices whose files cannot be read: named on stderr with how to remove them (the rest still work)."""
     try:
@@ -206,13 +228,33 @@ def _cmd_clone(args: argparse.Namespace) -> int:
     library = VoiceLibrary()
     if library.exists(args.name) and not args.force:
         raise LimelightError(f"a voice named {args.name!r} already exists; use --force to replace it", field="name")
-    audio, sr = load_reference(args.reference)
+    items: list[tuple[str, str | None]] = [(r, args.transcript) for r in args.reference]
+    if args.dataset:
+        items += _read_dataset(args.dataset)
+    if not items:
+        raise LimelightError("give a reference audio file (or --dataset FILE)", field="reference")
+    if not args.deep and len(items) > 1:
+        raise LimelightError("several references need --deep", field="reference")
+    if args.transcript and len(args.reference) > 1:
+        raise LimelightError("--transcript is for one reference; use --dataset 'audio|words' lines for several",
+                             field="transcript")
     t0 = time.perf_counter()
-    if args.enroll:
+    if args.deep:
+        from .voice.deep import deep_clone_voice
+
+        refs = []
+        for path, text in items:
+            audio, sr = load_reference(path)
+            refs.append((audio, sr, text))
+        voice = deep_clone_voice(refs, args.name, budget_s=args.budget,
+                                 log=lambda m: print(m, file=sys.stderr, flush=True))
+    elif args.enroll:
         from .voice.enroll import enroll_voice
 
+        audio, sr = load_reference(items[0][0])
         voice = enroll_voice(audio, sr, args.name)
     else:
+        audio, sr = load_reference(items[0][0])
         voice = clone_voice(audio, sr, args.name)
     library.save(voice, force=args.force)
     how = f"{voice.source} by {voice.meta.get('method', '?')}"
@@ -286,12 +328,20 @@ def build_parser() -> argparse.ArgumentParser:
     voices.set_defaults(func=_cmd_voices)
 
     clone = sub.add_parser("clone", help="clone a voice from 3-30 s of reference audio into the library")
-    clone.add_argument("reference", help="reference audio file (wav/flac/ogg/mp3)")
+    clone.add_argument("reference", nargs="*", help="reference audio file(s) (wav/flac/ogg/mp3)")
     clone.add_argument("--name", required=True, help="name to save the voice under")
     clone.add_argument("--force", action="store_true", help="replace an existing voice of that name")
     clone.add_argument("--enroll", action="store_true",
                        help="slower, closer: refine the clone by synthesis (gradient descent when torch is installed, "
                        "else search; minutes on a CPU)")
+    clone.add_argument("--deep", action="store_true",
+                       help="closest: fit the voice's own decoder adapter to the reference(s) (needs torch for the "
+                       "fit; ~2-5 min on a 2-core CPU; Ctrl-C stops early and keeps what it has)")
+    clone.add_argument("--transcript", help="the reference's words (default: transcribed by Whisper)")
+    clone.add_argument("--dataset", metavar="FILE",
+                       help="deep clone from several references: 'audio_path|transcript' per line")
+    clone.add_argument("--budget", type=float, default=None, metavar="S",
+                       help="seconds for the deep clone's fit (default 240)")
     clone.set_defaults(func=_cmd_clone)
 
     from .serve.settings import add_arguments as add_serve_arguments

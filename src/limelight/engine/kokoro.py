@@ -277,7 +277,8 @@ class KokoroEngine(KokoroFrontEnd):
                 return self._fast.decode(x, f0, feeds["style"], pitch=pitch + voice.pitch), dur
             return self._word_prosody().generate(x, f0, feeds["style"]), dur
         if self._fast is not None:
-            return self._fast.run(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
+            return self._fast.run(feeds, pitch=pitch + voice.pitch,  # a clone's own pitch offset rides along
+                                  adapter=voice.adapter)  # and a deep clone's decoder adapter
         audio = self._session.run(None, feeds)[0]
         return audio, self._durations.run(None, feeds)[0].reshape(-1) if durations else None
 

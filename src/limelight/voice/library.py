@@ -4,7 +4,8 @@ The library is a small database kept as plain files, so a user can still copy a 
 delete it by hand:
 
 * **One file per voice**, ``NAME.voice`` (NumPy ``.npz`` inside: the 510×256 float32 style table and the JSON
-  record — gender, language, description, source, meta, colour, pitch). One file means one rename commits a
+  record — gender, language, description, source, meta, colour, pitch — and for a deep clone its fast-decoder
+  adapter, ~150 KB, versioned: :mod:`limelight.engine.fastdec.adapter`). One file means one rename commits a
   voice: a reader sees the old voice or the new one, never a table from one save beside metadata from another.
 * **Atomic and durable saves**: each save writes a temp file with a unique name (``.NAME.<random>.tmp``),
   fsyncs it, renames it over ``NAME.voice`` and fsyncs the folder. A crash (kill -9, power loss) at any point
@@ -248,6 +249,7 @@ class VoiceLibrary:
             with np.load(files[0], allow_pickle=False) as data:
                 style = np.asarray(data["style"], np.float32)
                 record = json.loads(bytes(np.asarray(data["record"], np.uint8)).decode("utf-8"))
+                blob = bytes(np.asarray(data["adapter"], np.uint8)) if "adapter" in data.files else None
         else:
             table, meta = self._legacy(name)
             if not table.is_file() or not meta.is_file():
@@ -255,6 +257,7 @@ class VoiceLibrary:
                 raise VoiceDamaged(f"{missing} is missing", field="voice")
             record = json.loads(meta.read_text(encoding="utf-8"))
             style = np.load(table, allow_pickle=False)
+            blob = None
         if not isinstance(record, dict):
             raise VoiceDamaged("its record is not a JSON object", field="voice")
         colour = record.get("colour") or []
@@ -264,10 +267,15 @@ class VoiceLibrary:
         if not isinstance(pitch, (int, float)) or isinstance(pitch, bool):
             raise VoiceDamaged("'pitch' is not a number", field="voice")
         meta_dict = record.get("meta") or {}
+        adapter = None
+        if blob is not None:
+            from ..engine.fastdec.adapter import Adapter
+
+            adapter = Adapter.from_bytes(blob, where=f"voice {name!r}'s adapter")
         return Voice(name=name, style=style, gender=record.get("gender"), language=record.get("language", "en"),
                      description=str(record.get("description", "")), source=record.get("source", "library"),
                      meta=dict(meta_dict) if isinstance(meta_dict, dict) else {},
-                     colour=tuple(colour), pitch=float(pitch))
+                     colour=tuple(colour), pitch=float(pitch), adapter=adapter)
 
     def record(self, name: str) -> dict[str, object]:
         """The stored JSON record of a saved voice (gender, language, description, source, meta, colour, pitch),
@@ -324,8 +332,9 @@ class VoiceLibrary:
                   "description": voice.description, "source": voice.source, "meta": _jsonable(voice.meta),
                   "colour": list(voice.colour), "pitch": voice.pitch}
         buf = io.BytesIO()
+        extra = {} if voice.adapter is None else {"adapter": np.frombuffer(voice.adapter.to_bytes(), np.uint8)}
         np.savez(buf, style=np.asarray(voice.style, np.float32),
-                 record=np.frombuffer(json.dumps(record, ensure_ascii=False).encode("utf-8"), np.uint8))
+                 record=np.frombuffer(json.dumps(record, ensure_ascii=False).encode("utf-8"), np.uint8), **extra)
         with self._locked(name):
             if self.exists(name) and not force:
                 raise VoiceExists(f"voice {name!r} already exists in {self.root}; replace it with --force "

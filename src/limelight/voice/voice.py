@@ -9,10 +9,14 @@ ends up as one of these tables, so the engine needs to know nothing about where 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import VoiceError
+
+if TYPE_CHECKING:
+    from ..engine.fastdec.adapter import Adapter
 
 STYLE_ROWS = 510
 STYLE_DIM = 256
@@ -28,6 +32,8 @@ class Voice:
     :data:`limelight.voice.colour.BANDS_HZ`; empty: none); the engine applies it to all the voice says.
     ``pitch`` (semitones) moves a clone's F0 to its reference's median; the engine applies it where it can
     shift pitch natively (Kokoro with the fast decoder, whose F0 is an input), and only there.
+    ``adapter`` is a deep clone's per-voice change of the fast decoder (:mod:`limelight.voice.deep`); only
+    Kokoro with the fast decoder can apply it (other decoders speak the voice without it).
     """
 
     name: str
@@ -39,6 +45,7 @@ class Voice:
     meta: dict[str, object] = field(default_factory=dict, compare=False)
     colour: tuple[float, ...] = ()
     pitch: float = 0.0
+    adapter: Adapter | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         style = np.asarray(self.style, dtype=np.float32).reshape(-1, STYLE_DIM)

@@ -9,12 +9,14 @@ synthesis of :mod:`.dsp`. The student was trained by :mod:`limelight.train.fastd
 from __future__ import annotations
 
 import importlib.resources as resources
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import LimelightError
 from . import dsp
+from .adapter import Adapter, NumpyStudent, student_id
 from .front import F0, FEATURES, front_path
 
 STUDENT_FILE = "student.onnx"
@@ -40,30 +42,58 @@ class FastDecoder:
         self.front = ort.InferenceSession(str(front_path(model)), sess_options=session_options,
                                           providers=providers)
         self.student = ort.InferenceSession(str(student), sess_options=session_options, providers=providers)
+        self.student_path = Path(student)
+        self.student_id = student_id(self.student_path)
+        self._adapted: dict[int, tuple[Adapter, NumpyStudent]] = {}
+        self._lock = threading.Lock()
 
-    def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0) -> np.ndarray:
+    def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0,
+                 adapter: Adapter | None = None) -> np.ndarray:
         """Audio for one utterance; ``pitch`` shifts Kokoro's F0 by that many semitones before the student
-        sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ)."""
-        return self.run(feeds, seed, pitch)[0]
+        sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ). ``adapter``
+        (a deep clone's, :mod:`.adapter`) runs the adapted student in numpy instead of the int8 session."""
+        return self.run(feeds, seed, pitch, adapter)[0]
 
-    def run(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0,
+            adapter: Adapter | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Audio and the model's per-position token durations (pads included; 600 samples a step)."""
         x, f0, durations = self.front.run(None, feeds)
-        return self.decode(x, f0, feeds["style"], seed, pitch), durations.reshape(-1)
+        return self.decode(x, f0, feeds["style"], seed, pitch, adapter), durations.reshape(-1)
 
     def features(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The generator's inputs alone: frame features ``x`` [1, 512, L] and ``f0`` [1, L]."""
         x, f0 = self.front.run([FEATURES, F0], feeds)
         return x, f0
 
+    def adapted(self, adapter: Adapter) -> NumpyStudent:
+        """The numpy student with ``adapter`` merged, built once per adapter (a few are kept)."""
+        key = id(adapter)
+        with self._lock:
+            hit = self._adapted.get(key)
+            if hit is not None and hit[0] is adapter:
+                return hit[1]
+        if adapter.base and adapter.base != self.student_id:
+            raise LimelightError("this voice's adapter was fitted to another fast decoder "
+                                 f"({adapter.base}, this one is {self.student_id}); make the deep clone again",
+                                 field="voice")
+        net = NumpyStudent(self.student_path, adapter)
+        with self._lock:
+            if len(self._adapted) >= 4:
+                self._adapted.pop(next(iter(self._adapted)))
+            self._adapted[key] = (adapter, net)
+        return net
+
     def decode(self, x: np.ndarray, f0: np.ndarray, style: np.ndarray, seed: int = 0,
-               pitch: float = 0.0) -> np.ndarray:
+               pitch: float = 0.0, adapter: Adapter | None = None) -> np.ndarray:
         """The student and the synthesis alone, from the cut graph's outputs ``x`` [1, 512, L] and ``f0``
         [1, L] and the 256-d style row (its timbre half is used)."""
         if pitch:
             f0 = f0 * np.float32(2.0 ** (pitch / 12.0))
         style = style[:, :128].astype(np.float32)
-        log_env = self.student.run(None, {"x": x.astype(np.float32), "f0": f0.astype(np.float32),
-                                          "style": style})[0]
+        if adapter is not None:
+            log_env = self.adapted(adapter)(x, f0, style)
+        else:
+            log_env = self.student.run(None, {"x": x.astype(np.float32), "f0": f0.astype(np.float32),
+                                              "style": style})[0]
         env = np.exp(log_env[0].astype(np.float64))
         return dsp.render(env[0], env[1], f0[0].astype(np.float64), seed=seed)
