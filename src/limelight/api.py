@@ -1,8 +1,10 @@
 """`Limelight`: plain text in, speech out — the small API most users start with.
 
 Text is normalised, split into sentences, and each sentence is synthesised on its own; sentences are joined
-with a fixed pause. `infer_stream` yields exactly the pieces `infer` concatenates, so streamed and offline
-audio are the same samples (the Kokoro engine is deterministic).
+with a fixed pause. Each sentence leaves through `limelight.audio.master` (loudness to -20 LUFS, true peak under
+-1 dBTP), the same finishing stage the Performer's chunks go through, so the API never clips. `infer_stream`
+yields exactly the pieces `infer` concatenates, so streamed and offline audio are the same samples
+(the Kokoro engine is deterministic).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio.wav import check_writable, write_wav
+from .audio.master import master
+from .audio.output import output_spec, write_audio
+from .audio.wav import check_writable
 from .engine import load_engine
 from .errors import LimelightError
 from .text.normalize import normalize
@@ -60,13 +64,18 @@ class Limelight:
         return sentences
 
     def infer(self, text: str, path: str | os.PathLike[str] | None = None, voice: str | Voice | None = None,
-              speed: float = 1.0, language: str = "en") -> np.ndarray:
-        """Speak ``text``; returns float32 audio and also writes a WAV when ``path`` is given."""
+              speed: float = 1.0, language: str = "en", sample_rate: int | None = None,
+              channels: int = 1) -> np.ndarray:
+        """Speak ``text``; returns float32 mono audio at ``self.sample_rate`` and also writes a file when ``path``
+        is given: its format from the extension (wav, flac, ogg, opus, mp3), at ``sample_rate`` (default the
+        engine's) with ``channels`` (1 or 2)."""
+        spec = None
         if path is not None:
             check_writable(path)
+            spec = output_spec(path, sample_rate=sample_rate, channels=channels)
         audio = np.concatenate(list(self.infer_stream(text, voice=voice, speed=speed, language=language)))
         if path is not None:
-            write_wav(path, audio, self.sample_rate)
+            write_audio(path, audio, self.sample_rate, spec)
         return audio
 
     def infer_stream(self, text: str, chunk_size: int = 1, voice: str | Voice | None = None, speed: float = 1.0,
@@ -83,7 +92,8 @@ class Limelight:
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
         pending: list[np.ndarray] = []
         for i, sentence in enumerate(sentences):
-            pending.append(self.engine.synthesize(sentence, v, speed=speed, language=language))
+            pending.append(master(self.engine.synthesize(sentence, v, speed=speed, language=language),
+                                  self.sample_rate))
             if i < len(sentences) - 1:
                 pending.append(gap)
             if (i + 1) % chunk_size == 0 or i == len(sentences) - 1:
@@ -91,14 +101,17 @@ class Limelight:
                 pending = []
 
     def infer_batch(self, texts: Iterable[str], out_dir: str | os.PathLike[str] | None = None,
-                    voice: str | Voice | None = None, speed: float = 1.0, language: str = "en") -> list[np.ndarray]:
-        """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … there."""
+                    voice: str | Voice | None = None, speed: float = 1.0, language: str = "en",
+                    format: str = "wav", sample_rate: int | None = None, channels: int = 1) -> list[np.ndarray]:
+        """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … (or ``format``) there."""
+        output_spec(format=format, sample_rate=sample_rate, channels=channels)  # refuse bad options before work
         items = list(texts)
         folder = Path(out_dir) if out_dir is not None else None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
         results = []
         for i, text in enumerate(items):
-            path = folder / f"{i:04d}.wav" if folder is not None else None
-            results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language))
+            path = folder / f"{i:04d}.{format}" if folder is not None else None
+            results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language,
+                                      sample_rate=sample_rate, channels=channels))
         return results

@@ -41,6 +41,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
+    from .audio.output import output_spec
     from .audio.wav import check_writable
 
     text = _read_text(args)
@@ -49,6 +50,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if args.explain:
         return _explain(text, args)
     check_writable(args.output)
+    spec = output_spec(args.output, sample_rate=args.sample_rate, channels=args.channels)
     if args.stems and not args.background_sfx:
         raise LimelightError("--stems needs --background-sfx (the stems are voice, ambience and effects)",
                              field="stems")
@@ -72,11 +74,11 @@ def _cmd_say(args: argparse.Namespace) -> int:
 
     if args.stems:
         perf = performer.perform(text, **options)
-        perf.write(args.output)
+        perf.write(args.output, spec)
         _write_stems(perf, args.output)
         meta = perf.metadata
     else:
-        meta = performer.perform_to_file(text, args.output, progress=progress, **options)
+        meta = performer.perform_to_file(text, args.output, progress=progress, output=spec, **options)
     if bar is not None:
         bar.close()
     if args.metadata:
@@ -86,7 +88,9 @@ def _cmd_say(args: argparse.Namespace) -> int:
             json.dump(meta, fh, indent=2, default=str)
     if not args.quiet:
         voices = ", ".join(v["name"] for v in meta["voices"].values())
-        print(f"wrote {args.output} ({meta['duration_s']:.2f} s, {meta['sample_rate']} Hz, voice {voices})",
+        rate = spec.rate_for(meta["sample_rate"])
+        print(f"wrote {args.output} ({spec.format}, {meta['duration_s']:.2f} s, {rate} Hz, "
+              f"{'stereo' if spec.channels == 2 else 'mono'}, voice {voices})",
               file=sys.stderr)
         for item in meta["not_applied"]:
             print(f"note: {item['field']}: {item['reason']}", file=sys.stderr)
@@ -211,7 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     say = sub.add_parser("say", help="speak text to a WAV file")
     say.add_argument("text", nargs="?", help="text to speak, or - to read stdin")
     say.add_argument("-f", "--file", help="read the text from this UTF-8 file")
-    say.add_argument("-o", "--output", help="output WAV path (required unless --explain)")
+    say.add_argument("-o", "--output", help="output file; its extension picks the format: .wav, .flac, .ogg "
+                     "(Vorbis), .opus, .mp3 (required unless --explain)")
+    say.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
+                     help="output sample rate, e.g. 48000 (default: the engine's, 24000 for Kokoro)")
+    say.add_argument("--channels", type=int, default=1, choices=[1, 2], help="1 (mono, default) or 2 (stereo)")
     say.add_argument("--voice", help="voice name or blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate multiplier (default 1.0)")
     say.add_argument("--language", default="en", help="language code (default en)")

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .audio.loudness import fade_edges, integrated_lufs, match_loudness
+from .audio.master import limit_true_peak
 from .engine import load_engine
 from .errors import LimelightError
 from .plan import (
@@ -115,10 +116,11 @@ class Performance:
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        from .audio.wav import write_wav
+    def write(self, path: str | os.PathLike[str], spec: Any = None) -> Path:
+        """Write the audio; the format follows the extension unless ``spec`` (an `OutputSpec`) is given."""
+        from .audio.output import write_audio
 
-        return write_wav(path, self.audio, self.sample_rate)
+        return write_audio(path, self.audio, self.sample_rate, spec)
 
 
 @dataclass
@@ -205,30 +207,32 @@ class Performer:
                 yield piece.audio
 
     def perform_to_file(self, script: str | Script, path: str | os.PathLike[str],
-                        progress: Callable[[int, int], None] | None = None, **options: Any) -> dict[str, Any]:
-        """Write the performance to a WAV as chunks finish; memory stays bounded by one chunk.
+                        progress: Callable[[int, int], None] | None = None, output: Any = None,
+                        **options: Any) -> dict[str, Any]:
+        """Write the performance to a file as chunks finish; memory stays bounded by one chunk.
 
-        If interrupted (Ctrl-C), the file written so far is closed properly and stays playable. ``progress(done,
-        total)`` is called after each written piece (speech chunk, pause, event or sound gap). With a scene to mix,
-        the whole voice track is rendered first (the mix needs all of it) and the file is written at the end.
+        The format follows the extension (or ``output``, an `limelight.audio.output.OutputSpec` with a sample
+        rate and channel count). If interrupted (Ctrl-C), the file written so far is closed properly and stays
+        playable. ``progress(done, total)`` is called after each written piece (speech chunk, pause, event or
+        sound gap). With a scene to mix, the whole voice track is rendered first (the mix needs all of it) and
+        the file is written at the end.
         """
-        import soundfile as sf
+        from .audio.output import AudioWriter, output_spec
+        from .audio.wav import check_writable
 
-        from .audio.wav import check_writable, to_pcm16
-
+        spec = output or output_spec(path)
         out = check_writable(path)
         t0 = time.perf_counter()
         run = self._start(script, options)
         if self._needs_mix(run):  # reuse this run: set-up (seed, cloning, design) happens once
             perf = self._perform_run(run, t0, progress)
-            perf.write(out)
+            perf.write(out, spec)
             return perf.metadata
         total = self._piece_count(run)
         done = 0
-        with sf.SoundFile(str(out), "w", samplerate=self.sample_rate, channels=1, subtype="PCM_16",
-                          format="WAV") as fh:
+        with AudioWriter(out, self.sample_rate, spec) as fh:
             for piece in self._render(run):
-                fh.write(to_pcm16(piece.audio))
+                fh.write(piece.audio)
                 done += 1
                 if progress:
                     progress(done, total)
@@ -429,7 +433,9 @@ class Performer:
         return sum(1 for item in self._plan(run) if not isinstance(item, SceneItem))
 
     def _emit(self, run: _Run, audio: np.ndarray, report: dict[str, Any] | None = None) -> _Piece:
-        audio = np.asarray(audio, np.float32)
+        # Every piece leaves through the true-peak limiter: direction DSP (a shout) and events can overshoot.
+        audio = limit_true_peak(np.asarray(audio, np.float32), self.sample_rate) if np.any(audio) else \
+            np.asarray(audio, np.float32)
         run.elapsed_samples += audio.size
         return _Piece(audio=audio, chunk=report)
 
@@ -575,7 +581,7 @@ class Performer:
                           run.options.background_sfx, run.seed)
         run.scenes.insert(0, {"report": mixed.report.as_dict()})
         stems = {"voice": mixed.voice, "ambience": mixed.ambience, "effects": mixed.effects}
-        return np.asarray(mixed.mix, np.float32), stems
+        return limit_true_peak(np.asarray(mixed.mix, np.float32), self.sample_rate), stems
 
     def _metadata(self, run: _Run, n_samples: int, t0: float) -> dict[str, Any]:
         ratios = [c["match_ratio"] for c in run.chunks if c["match_ratio"] is not None]

@@ -56,6 +56,11 @@ class GenerateRequest(BaseModel):
                               "('jf_alpha:0.7,jm_kumo:0.3'); overrides the markup's voice description.")
     language: str | None = Field(None, max_length=16, description="Extension: language code overriding the "
                                  "script's (e.g. 'en', 'ja').")
+    output_format: Literal["wav", "flac", "ogg", "opus", "mp3"] = Field(
+        "wav", description="Extension: the encoding of `audio` (ogg = Ogg Vorbis, opus = Ogg Opus).")
+    sample_rate: int | None = Field(None, ge=8000, le=192_000, description="Extension: output sample rate, e.g. "
+                                    "48000 (default: the engine's, 24000).")
+    channels: Literal[1, 2] = Field(1, description="Extension: 1 (mono) or 2 (stereo, the voice in both).")
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,8 +72,8 @@ class GenerateRequest(BaseModel):
 
 class GenerateResponse(BaseModel):
     status: Literal["succeeded"] = "succeeded"
-    audio: str = Field(..., description="Base64-encoded 16-bit PCM WAV.")
-    content_type: Literal["audio/wav"] = "audio/wav"
+    audio: str = Field(..., description="Base64-encoded audio: 16-bit PCM WAV unless output_format says otherwise.")
+    content_type: str = Field("audio/wav", description="The media type of `audio`.")
     metadata: dict[str, Any] = Field(..., description="duration_s, sample_rate, processing_ms, seed, chunks, "
                                      "not_applied, …")
 

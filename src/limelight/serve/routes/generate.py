@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from ...audio.wav import wav_base64
+from ...audio.output import encode_audio, output_spec
 from ...errors import LimelightError
 from ..jsonable import jsonable
 from ..reference import ReferenceAudio
@@ -53,6 +54,8 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         "vc_cfg_rate": req.vc_cfg_rate, "mode": req.mode, "language": req.language, "voice": req.voice,
     }
 
+    spec = output_spec(format=req.output_format, sample_rate=req.sample_rate, channels=req.channels)
+
     def job() -> tuple[str, dict[str, Any]]:
         ref: ReferenceAudio | None = None
         if req.reference_voice_url is not None:
@@ -62,7 +65,10 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         if ref is not None:
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
-        return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
+        metadata["output"] = {"format": spec.format, "sample_rate": spec.rate_for(perf.sample_rate),
+                              "channels": spec.channels}
+        data = encode_audio(perf.audio, perf.sample_rate, spec)
+        return base64.b64encode(data).decode("ascii"), jsonable(metadata)
 
     audio, metadata = await state.pool.run(job)
-    return {"status": "succeeded", "audio": audio, "content_type": "audio/wav", "metadata": metadata}
+    return {"status": "succeeded", "audio": audio, "content_type": spec.media_type, "metadata": metadata}
