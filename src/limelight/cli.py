@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from .errors import LimelightError
 
 EXIT_USER_ERROR = 2
+EXIT_VALIDATION_FAILED = 3  # the file was written, but chunks failed the Whisper check (--validate)
+EPILOG = """exit status: 0 success; 2 user error (one line on stderr); 3 `say --validate` wrote the output but some
+chunks failed the Whisper check (listed on stderr, and in --metadata under "validation"); 130 interrupted."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +97,12 @@ def _cmd_say(args: argparse.Namespace) -> int:
               file=sys.stderr)
         for item in meta["not_applied"]:
             print(f"note: {item['field']}: {item['reason']}", file=sys.stderr)
-    return 0
+    from .check.report import failure_lines
+
+    failures = failure_lines(meta.get("validation"), meta.get("min_match_ratio"))
+    for line in failures:  # even with --quiet: a failed check must never pass unnoticed
+        print(f"limelight: warning: {line}" if line is failures[0] else line, file=sys.stderr)
+    return EXIT_VALIDATION_FAILED if failures else 0
 
 
 def _perform_options(args: argparse.Namespace) -> dict[str, object]:
@@ -209,10 +217,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="limelight", description="Expressive speech from text and directed scripts, offline.")
+    parser = _Parser(prog="limelight", description="Expressive speech from text and directed scripts, offline.",
+                     epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    say = sub.add_parser("say", help="speak text to a WAV file")
+    say = sub.add_parser("say", help="speak text to an audio file", epilog=EPILOG)
     say.add_argument("text", nargs="?", help="text to speak, or - to read stdin")
     say.add_argument("-f", "--file", help="read the text from this UTF-8 file")
     say.add_argument("-o", "--output", help="output file; its extension picks the format: .wav, .flac, .ogg "

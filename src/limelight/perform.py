@@ -26,6 +26,7 @@ import numpy as np
 
 from .audio.loudness import fade_edges, integrated_lufs, match_loudness
 from .audio.master import limit_true_peak
+from .check.report import validation_summary
 from .engine import load_engine
 from .errors import LimelightError
 from .plan import (
@@ -573,6 +574,8 @@ class Performer:
         if mix_scene is None:
             run.skip("background_sfx", "the scene stage is not available in this build")
             return voice, None
+        if not run.options.background_sfx:
+            run.skip("background_sfx", scene_off_note(run.script.scene, len(run.sounds)))
         placed_cls = _optional("limelight.scene.mix", "PlacedEffect")
         effects = [placed_cls(description=d, at_s=t) for d, t in run.sounds]
         if len(run.scenes) > 0:
@@ -598,8 +601,17 @@ class Performer:
             "match_ratio": round(float(np.mean(ratios)), 4) if ratios else None,
             "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in run.sounds],
             "scene": run.scenes[0].get("report") if run.scenes and "report" in run.scenes[0] else None,
+            "validation": validation_summary(run.chunks),
             "not_applied": run.not_applied,
         }
+
+
+def scene_off_note(scene: str | None, sounds: int) -> str:
+    """The one-line hint when a script has scene audio but background sound is off (it stays silent)."""
+    what = " and ".join(p for p in (f"scene {scene!r}" if scene else "",
+                                   f"{sounds} <sound> mark{'s' if sounds != 1 else ''}" if sounds else "") if p)
+    return (f"the script has {what}, but background sound is off, so only its room is heard; "
+            "turn on background_sfx (CLI: --background-sfx) to hear ambience and effects")
 
 
 def _direction_dict(direction: Any) -> dict[str, Any] | None:

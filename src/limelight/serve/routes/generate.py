@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ...audio.output import encode_audio, output_spec
+from ...check.report import header_value
 from ...errors import LimelightError
 from ..jsonable import jsonable
 from ..reference import ReferenceAudio
@@ -46,7 +47,8 @@ def _report_unused_vc(req: GenerateRequest, metadata: dict[str, Any]) -> None:
 
 @router.post("/generate", response_model=GenerateResponse, responses=ERRORS, tags=["speech"],
              summary="Perform a script and return base64 WAV with a report")
-async def generate(req: GenerateRequest, state: ServerState = Depends(server_state)) -> dict[str, Any]:
+async def generate(req: GenerateRequest, response: Response,
+                   state: ServerState = Depends(server_state)) -> dict[str, Any]:
     check_prompt_length(req.prompt, state.settings.max_prompt_chars, "prompt")
     options: dict[str, Any] = {
         "background_sfx": req.background_sfx, "validate": req.validate_, "seed": req.seed, "pace": req.pace,
@@ -71,4 +73,7 @@ async def generate(req: GenerateRequest, state: ServerState = Depends(server_sta
         return base64.b64encode(data).decode("ascii"), jsonable(metadata)
 
     audio, metadata = await state.pool.run(job)
+    # A failed Whisper check is still a 200 with the audio (never lose work), but it is flagged in the body
+    # (metadata.validation) and in a header clients can test without parsing the report.
+    response.headers["X-Limelight-Validation"] = header_value(metadata.get("validation"))
     return {"status": "succeeded", "audio": audio, "content_type": spec.media_type, "metadata": metadata}

@@ -17,6 +17,7 @@ import numpy as np
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
+from ...check.report import header_value
 from ...errors import LimelightError
 from .. import formats
 from ..schemas import SpeechRequest
@@ -68,6 +69,7 @@ def _headers(req: SpeechRequest, voice: str, sr: int, metadata: dict[str, Any] |
     if metadata:
         headers["X-Limelight-Seed"] = str(metadata.get("seed", ""))
         headers["X-Limelight-Processing-Ms"] = str(metadata.get("processing_ms", ""))
+        headers["X-Limelight-Validation"] = header_value(metadata.get("validation"))
     if not_applied:
         headers["X-Limelight-Not-Applied"] = ",".join(not_applied)
     # header values must be latin-1; field names from clients may not be
