@@ -22,7 +22,8 @@ DESCRIPTION = """Expressive speech from directed scripts, offline.
 * `POST /v1/audio/speech` — OpenAI-compatible; point an OpenAI client's `base_url` at `/v1`.
 * `GET /voices`, `POST /voices`, `DELETE /voices/{name}` — voices (saving needs the voice library).
 
-Errors are always `{"status": "failed", "error": {"code", "message", "field"}}` with a 4xx status.
+Errors are always `{"status": "failed", "error": {"code", "message", "field", "type", "param"}}` with a 4xx
+status (the `error` object is OpenAI's shape too). `GET /v1/models` lists the OpenAI model names accepted.
 A busy server answers 429 with `Retry-After` at once; it never holds a request it cannot serve.
 """
 

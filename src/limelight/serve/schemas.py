@@ -79,9 +79,14 @@ class GenerateResponse(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """limelight's error fields, which are also OpenAI's (``type``, ``param``) so OpenAI SDKs parse them."""
+
     code: str
     message: str
     field: str | None = None
+    type: str = Field("invalid_request_error", description="OpenAI's error type: invalid_request_error, "
+                      "authentication_error, rate_limit_error or server_error.")
+    param: str | None = Field(None, description="OpenAI's name for `field`.")
 
 
 class ErrorResponse(BaseModel):
@@ -111,10 +116,12 @@ class SpeechRequest(BaseModel):
                                  "aac is not supported.")
     speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate. OpenAI allows 0.25–4; limelight "
                          "renders 0.5–2.")
-    stream_format: Literal["audio"] | None = Field(None, description="Only `audio` (raw audio bytes); "
-                                                   "`sse` is not supported.")
-    stream: bool = Field(False, description="Extension: send audio as it is made (chunked transfer). "
-                         "Streamable formats: pcm, wav, opus.")
+    stream_format: Literal["audio", "sse"] | None = Field(
+        None, description="`audio` (raw audio bytes, the default) or `sse`: server-sent events as OpenAI sends "
+        "them, `speech.audio.delta` events with base64 audio then one `speech.audio.done`.")
+    stream: bool | None = Field(None, description="Extension: send audio as it is made (chunked transfer). "
+                                "Default: on for the streamable formats (pcm, wav, opus) unless validation is "
+                                "on; `false` sends the whole file at once (with the validation header).")
     validate_: bool | None = Field(None, alias="validate", description="Extension: Whisper check with retry "
                                    "(default off here for latency).")
 
