@@ -60,7 +60,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
     from .perform import Performer
 
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
-    options = _perform_options(args)
+    options = _perform_options(args, performer)
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -105,14 +105,34 @@ def _cmd_say(args: argparse.Namespace) -> int:
     return EXIT_VALIDATION_FAILED if failures else 0
 
 
-def _perform_options(args: argparse.Namespace) -> dict[str, object]:
+def _perform_options(args: argparse.Namespace, performer: object = None) -> dict[str, object]:
     options: dict[str, object] = {
         "voice": args.voice, "speed": args.speed, "pace": args.pace, "seed": args.seed,
         "validate": args.validate, "background_sfx": args.background_sfx, "language": args.language,
     }
+    if args.voice and performer is not None:
+        options["voice"] = _voice(args, performer)
     if args.reference:
         options["reference"] = args.reference
     return options
+
+
+def _voice(args: argparse.Namespace, performer: object) -> object:
+    """--voice as given (a name or blend), or the voice designed from it when it is a description."""
+    from .voice.option import voice_option
+
+    engine = performer.engine  # type: ignore[attr-defined]
+    names = set(engine.voices())
+    try:
+        from .voice.library import VoiceLibrary
+
+        names |= set(VoiceLibrary().names())
+    except Exception:  # an unreadable library: names from it cannot be meant  # noqa: BLE001
+        pass
+    voice = voice_option(args.voice, args.gender, names)
+    if not isinstance(voice, str) and engine.name != "kokoro":
+        raise LimelightError("voice descriptions need the kokoro engine (piper has one voice)", field="voice")
+    return voice
 
 
 def _write_stems(perf: object, output: str) -> None:
@@ -131,7 +151,8 @@ def _explain(text: str, args: argparse.Namespace) -> int:
     from .perform import Performer
 
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
-    rows = performer.explain(text, **{k: v for k, v in _perform_options(args).items() if k != "validate"})
+    rows = performer.explain(text, **{k: v for k, v in _perform_options(args, performer).items()
+                                      if k != "validate"})
     print(f"{'#':>3} {'kind':7} {'where':7} {'speaker/voice':22} {'what':44} direction")
     for i, row in enumerate(rows):
         kind = row["kind"]
@@ -194,9 +215,42 @@ def _cmd_clone(args: argparse.Namespace) -> int:
     else:
         voice = clone_voice(audio, sr, args.name)
     library.save(voice, force=args.force)
-    how = f"{voice.source} by {voice.meta.get('method', '?')}"
+    if voice.gender is None and "gender_measured" not in voice.meta:  # enrollment: measure it here
+        from dataclasses import replace
+
+        from .voice.gender import measure_gender
+
+        estimate = measure_gender(audio, sr)
+        voice = replace(voice, gender=estimate.gender, meta={**voice.meta, "gender_measured": estimate.as_dict()})
+    how = f"{voice.source} by {voice.meta.get('method', '?')}, {voice.gender or 'gender unknown'}"
+    measured = voice.meta.get("gender_measured")
+    if isinstance(measured, dict) and measured.get("median_f0_hz"):
+        how += f" from median F0 {measured['median_f0_hz']:g} Hz"
     print(f"saved voice {voice.name} ({how}, {time.perf_counter() - t0:.2f} s); "
           f"use it with: limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
+    return 0
+
+
+def _cmd_design(args: argparse.Namespace) -> int:
+    """Design a voice from a description and save it in the library under --name (optionally a preview)."""
+    from .voice.design import design_voice
+    from .voice.library import VoiceLibrary
+
+    library = VoiceLibrary()
+    if library.exists(args.name) and not args.force:
+        raise LimelightError(f"a voice named {args.name!r} already exists; use --force to replace it", field="name")
+    voice = design_voice(args.description, args.gender, name=args.name)
+    if args.preview:
+        from .api import Limelight
+        from .audio.wav import check_writable
+
+        check_writable(args.preview)
+        Limelight().infer("Hello. This is the voice you described, reading a short preview.", path=args.preview,
+                          voice=voice)
+    library.save(voice, force=args.force)
+    attrs = ", ".join(sorted(voice.meta.get("attributes", {}))) or "none"  # type: ignore[union-attr]
+    print(f"saved voice {voice.name} ({voice.gender}; read as: {attrs}); use it with: "
+          f"limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
     return 0
 
 
@@ -229,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
                      help="output sample rate, e.g. 48000 (default: the engine's, 24000 for Kokoro)")
     say.add_argument("--channels", type=int, default=1, choices=[1, 2], help="1 (mono, default) or 2 (stereo)")
-    say.add_argument("--voice", help="voice name or blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`)")
+    say.add_argument("--voice", help="voice name, blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`), "
+                     "or a description in words to design one: 'A deep old man, slow and gravelly'")
+    say.add_argument("--gender", choices=["male", "female"],
+                     help="gender of a --voice description (default: read from its words, else female)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate multiplier (default 1.0)")
     say.add_argument("--language", default="en", help="language code (default en)")
     say.add_argument("--engine", default="kokoro", choices=["kokoro", "piper"])
@@ -261,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="slower, closer: refine the clone by synthesis (gradient descent when torch is installed, "
                        "else search; minutes on a CPU)")
     clone.set_defaults(func=_cmd_clone)
+
+    design = sub.add_parser("design", help="design a voice from a description and save it in the library")
+    design.add_argument("description", help="e.g. 'A warm middle-aged woman, calm and clear'")
+    design.add_argument("--name", required=True, help="name to save the voice under")
+    design.add_argument("--gender", choices=["male", "female"], help="default: read from the description")
+    design.add_argument("--force", action="store_true", help="replace an existing voice of that name")
+    design.add_argument("--preview", metavar="OUT", help="also speak a short preview to this audio file")
+    design.set_defaults(func=_cmd_design)
 
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")

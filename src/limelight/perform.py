@@ -316,6 +316,12 @@ class Performer:
         voices: dict[str, Voice] = {}
         for i, speaker in enumerate(run.script.speakers):
             if cloned is not None and i == 0:
+                from .voice.gender import gender_conflict
+
+                conflict = gender_conflict(cloned, speaker.gender)  # never silently: reported, script's gender kept
+                if conflict:
+                    run.skip("gender", conflict)
+                    cloned = replace(cloned, gender=speaker.gender)
                 voices[speaker.id] = cloned
             elif opts.voice is not None:
                 voices[speaker.id] = resolve_voice(opts.voice, available, self.engine.default_voice)
