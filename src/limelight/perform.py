@@ -59,6 +59,32 @@ DESIGN_PREVIEW_TEXT = ("Hello. This is a preview of the voice you described. I c
                        "and I can tell a story from beginning to end.")
 
 
+class _Stage:
+    """A stage function (or class) imported on its first call.
+
+    The optional stages pull in scipy.signal and friends (seconds of import on a small CPU); a plain ``limelight
+    say`` never calls most of them, so a Performer only checks that their module exists when it is built."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+        self._fn: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._fn is None:
+            self._fn = getattr(importlib.import_module(self.module), self.name)
+        return self._fn(*args, **kwargs)
+
+
+def _lazy(module: str, name: str) -> _Stage | None:
+    """`_Stage` for ``module.name`` when the module is present in this build, else None (nothing imported)."""
+    import importlib.util
+
+    try:
+        return _Stage(module, name) if importlib.util.find_spec(module) is not None else None
+    except (ImportError, ValueError):
+        return None
+
+
 def _optional(module: str, name: str) -> Any | None:
     """A function from a stage that may not be installed in this build (None if absent)."""
     try:
@@ -167,12 +193,11 @@ class Performer:
         self._transcriber: Any = None
         self._lock = threading.Lock()
         self._interpret = _optional("limelight.direct", "interpret")
-        self._apply_direction = _optional("limelight.direct.dsp", "apply_direction")
-        self._render_event = _optional("limelight.direct.dsp", "render_event") or _optional(
-            "limelight.direct.events", "render_event")
-        self._design_voice = _optional("limelight.voice.design", "design_voice")
-        self._clone_voice = _optional("limelight.voice.clone", "clone_voice")
-        self._load_reference = _optional("limelight.voice.reference", "load_reference")
+        self._apply_direction = _lazy("limelight.direct.dsp", "apply_direction")
+        self._render_event = _lazy("limelight.direct.events", "render_event")
+        self._design_voice = _lazy("limelight.voice.design", "design_voice")
+        self._clone_voice = _lazy("limelight.voice.clone", "clone_voice")
+        self._load_reference = _lazy("limelight.voice.reference", "load_reference")
         self._library = _optional("limelight.voice.library", "VoiceLibrary")
 
     # ----------------------------------------------------------------------------------------- public API

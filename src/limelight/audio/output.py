@@ -22,7 +22,6 @@ from typing import IO
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from ..errors import LimelightError
 from .wav import check_writable
@@ -97,6 +96,8 @@ def resample(audio: np.ndarray, sr: int, target: int) -> np.ndarray:
     x = np.asarray(audio, np.float32)
     if sr == target or x.size == 0:
         return x
+    from scipy.signal import resample_poly  # imported only when a rate changes (seconds of CLI start-up)
+
     g = gcd(sr, target)
     return resample_poly(x, target // g, sr // g).astype(np.float32)
 
