@@ -62,6 +62,9 @@ def _cmd_say(args: argparse.Namespace) -> int:
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
     options = _perform_options(args, performer)
     bar = None
+    import time
+
+    started = time.time()  # tqdm's clock
 
     def progress(done: int, total: int) -> None:
         # Created on the first finished piece, so input errors (raised before any work) print alone.
@@ -71,7 +74,11 @@ def _cmd_say(args: argparse.Namespace) -> int:
         if bar is None:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="piece", file=sys.stderr, desc="performing", leave=False)
+            # No rate: pieces are chunks *and* instant pauses, so "pieces/s" meant nothing (it showed 59918/s
+            # when the bar was created after the first chunk). Elapsed time counts from the start of the command.
+            bar = tqdm(total=total, file=sys.stderr, desc="performing", leave=False,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} pieces [{elapsed}<{remaining}]")
+            bar.start_t = started
         bar.n = done
         bar.refresh()
 
@@ -175,6 +182,11 @@ def _explain(text: str, args: argparse.Namespace) -> int:
             print(f"{i:>3} {kind:7} {row['where']:7} {'':22} <sound> {row['description']}")
         else:
             print(f"{i:>3} {kind:7} {'':7} {'':22} scene={row.get('scene')} shot={row.get('shot')}")
+    from .scene.explain import explain_scene
+    from .script import parse
+
+    for line in explain_scene(rows, parse(text), args.background_sfx):
+        print(line)
     return 0
 
 

@@ -50,6 +50,11 @@ def parse(source: str) -> Script:
     src = SourceText(source)
     if starts_with_tag(src):
         return _MarkupParser(src).run()
+    from .captions import expand_captions  # (woman, whispering): "…" lines, a shorthand for <speak> markup
+
+    captions = expand_captions(source)
+    if captions is not None:
+        return _MarkupParser(SourceText(captions)).run()
     return _parse_plain(src)
 
 
