@@ -7,6 +7,10 @@ time of ``--repeat`` runs:
 * ``say (warm)``       — ``limelight say "Hello there." -o x.wav`` with the caches built
 * ``say + description`` — a one-line ``<speak voice="<description>" gender="male">`` script: voice design and
   direction reading (the sentence embedder, design data)
+* ``clone``            — ``limelight clone <clip> --name x`` of a 8 s LibriSpeech clip (shared/voices), the whole
+  command; the time the command itself prints for making the voice is in ``clone (voice only)``
+* ``first scene``      — with ``--cold``: a one-line script with a scene and a sound, embedding caches empty (the
+  model files are reused): what the first scene render costs
 * ``say (cold)``       — with ``--cold``: an empty cache folder, i.e. the very first run after install (model
   assembly, graph rewrite, embedding tables); slow, so off by default
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -32,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DESCRIPTION = "A deep old man, slow and gravelly"
+SCENE = ('<speak voice="jf_alpha" gender="female" scene="A dimly lit office, late at night, rain outside">'
+         "It is late. <sound>a door slams</sound> Who is there?</speak>")
+SHARED = Path(os.environ.get("LIMELIGHT_SHARED", ROOT.parent / "shared"))
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -53,7 +61,26 @@ def rows_for(src: Path, repeat: int, cold: bool, out: Path) -> list[tuple[str, f
     timed(say, env)  # make sure the caches exist for the warm rows
     timed(described, env)
     rows = [(name, statistics.median(timed(cmd, env) for _ in range(repeat))) for name, cmd in cases]
+    clip = SHARED / "voices" / "dev" / "3005" / "3005-163389-0000.flac"
+    if clip.is_file():
+        with tempfile.TemporaryDirectory() as home:
+            clone = [*py, "-m", "limelight", "clone", str(clip), "--name", "x", "--force"]
+            cenv = {**env, "LIMELIGHT_HOME": home}
+            walls, selfs = [], []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                proc = subprocess.run(clone, env=cenv, capture_output=True, text=True)
+                walls.append(time.perf_counter() - t0)
+                said = re.search(r", ([\d.]+) s\)", proc.stderr)
+                selfs.append(float(said.group(1)) if said else float("nan"))
+            rows += [("clone", statistics.median(walls)), ("clone (voice only)", statistics.median(selfs))]
     if cold:
+        real_cache = Path(os.environ.get("LIMELIGHT_CACHE") or Path(os.environ.get("XDG_CACHE_HOME")
+                                                                    or Path.home() / ".cache") / "limelight")
+        with tempfile.TemporaryDirectory() as cache:
+            (Path(cache) / "models").symlink_to(real_cache / "models")
+            scene = [*py, "-m", "limelight", "say", SCENE, "-o", str(out), "-q", "--background-sfx"]
+            rows.append(("first scene", timed(scene, {**env, "LIMELIGHT_CACHE": cache})))
         with tempfile.TemporaryDirectory() as cache:
             rows.append(("say (cold)", timed(say, {**env, "LIMELIGHT_CACHE": cache, "XDG_CACHE_HOME": cache})))
     return rows
