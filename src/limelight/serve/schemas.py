@@ -120,7 +120,7 @@ class SpeechRequest(BaseModel):
         None, description="`audio` (raw audio bytes, the default) or `sse`: server-sent events as OpenAI sends "
         "them, `speech.audio.delta` events with base64 audio then one `speech.audio.done`.")
     stream: bool | None = Field(None, description="Extension: send audio as it is made (chunked transfer). "
-                                "Default: on for the streamable formats (pcm, wav, opus) unless validation is "
+                                "Default: on for the streamable formats (pcm, wav, opus, mp3) unless validation is "
                                 "on; `false` sends the whole file at once (with the validation header).")
     validate_: bool | None = Field(None, alias="validate", description="Extension: Whisper check with retry "
                                    "(default off here for latency).")

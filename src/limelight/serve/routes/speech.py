@@ -4,14 +4,14 @@ The body is OpenAI's (model, input, voice, instructions, response_format, speed,
 audio bytes in the asked format. What OpenAI's JSON cannot carry is sent as headers: the voice actually used,
 seed, processing time, and ``X-Limelight-Not-Applied`` listing any request field that had no effect.
 
-Streaming is the default where it can be done: for the streamable formats (pcm, wav, opus) audio is sent as
-each chunk is made (chunked transfer), so a client reading the body (``with_streaming_response``) hears the
-first sentence while the rest renders. Two cases send the whole file instead: a format whose encoder rewrites
-its header at the end (mp3, flac), and validation (``"validate": true``), whose verdict travels in the
-``X-Limelight-Validation`` header and so must be known before the first byte. ``"stream": false`` forces the
-whole file. ``stream_format: "sse"`` sends OpenAI's server-sent events: ``speech.audio.delta`` events with
-base64 audio, then ``speech.audio.done`` (``usage`` counts input words; limelight has no tokens).
-``GET /v1/models`` lists the model names the endpoint accepts.
+Streaming is the default where it can be done: for the streamable formats (pcm, wav, opus, mp3 — OpenAI's
+default) audio is sent as each chunk is made (chunked transfer), so a client reading the body
+(``with_streaming_response``) hears the first sentence while the rest renders. Two cases send the whole file
+instead: flac (its encoder rewrites the header at the end), and validation (``"validate": true``), whose
+verdict travels in the ``X-Limelight-Validation`` header and so must be known before the first byte.
+``"stream": false`` forces the whole file. ``stream_format: "sse"`` sends OpenAI's server-sent events:
+``speech.audio.delta`` events with base64 audio, then ``speech.audio.done`` (``usage`` counts input words;
+limelight has no tokens). ``GET /v1/models`` lists the model names the endpoint accepts.
 """
 
 from __future__ import annotations
