@@ -157,7 +157,7 @@ def main() -> None:
             t0 = time.perf_counter()
             teacher = engine._session.run(None, feeds)[0].reshape(-1).astype(np.float32)
             t1 = time.perf_counter()
-            x, f0 = fast.front.run(None, feeds)
+            x, f0 = fast.features(feeds)
             t2 = time.perf_counter()
             student = fast.decode(x, f0, feeds["style"])
             t3 = time.perf_counter()

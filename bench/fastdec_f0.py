@@ -80,7 +80,7 @@ def main() -> None:
             feeds = {"tokens": np.array([[0, *ids, 0]], np.int64),
                      "style": voice.row(len(ids)).astype(np.float32), "speed": np.ones(1, np.float32)}
             teacher = engine._session.run(None, feeds)[0].reshape(-1)
-            x, f0 = fast.front.run(None, feeds)
+            x, f0 = fast.features(feeds)
             t8.append(teacher)
             st.append(fast.decode(x, f0, feeds["style"]))
             fin.append(f0[0])

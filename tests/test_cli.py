@@ -78,14 +78,15 @@ def test_console_script_runs_as_a_subprocess():
 
 def test_clone_saves_a_coloured_voice_and_say_uses_it(tmp_path, capsys, monkeypatch, shared_dir):
     """`limelight clone REF --name NAME` then `limelight say --voice NAME`; a second clone needs --force."""
-    import json
 
     monkeypatch.setenv("LIMELIGHT_HOME", str(tmp_path / "home"))
     ref = sorted((shared_dir / "voices" / "dev" / "3080").glob("*.flac"))[0]
     code, _, err = _run(["clone", str(ref), "--name", "anna"], capsys)
     assert code == 0, err
     assert "saved voice anna (cloned by encoder" in err
-    record = json.loads((tmp_path / "home" / "voices" / "anna.json").read_text())
+    from limelight.voice.library import VoiceLibrary
+
+    record = VoiceLibrary(tmp_path / "home" / "voices").record("anna")
     assert len(record["colour"]) == 20 and any(record["colour"])
     out = tmp_path / "anna.wav"
     code, _, err = _run(["say", "My own voice now.", "--voice", "anna", "-o", str(out)], capsys)

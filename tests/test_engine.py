@@ -100,3 +100,14 @@ def test_piper_engine_speaks(piper_tts, transcriber, en_sentences):
     assert errors / total <= 0.08
     with pytest.raises(VoiceError):
         piper_tts.infer("Hi.", voice="jf_alpha")
+
+
+@pytest.mark.parametrize("word", ["x" * 2000, "abcdefghij" * 200, "supercalifragilistic" * 60])
+def test_a_word_too_long_for_one_call_is_cut_not_recursed(tts, word):
+    from limelight.engine.kokoro import MAX_TOKENS
+
+    engine = tts.engine
+    pieces = engine._fit(word, "en")
+    assert pieces and all(len(engine.tokens(p)) <= MAX_TOKENS for p in pieces)
+    if word.startswith("abcdefghij"):  # its phonemes exceed one call: this one used to recurse without end
+        assert len(pieces) > 1

@@ -71,7 +71,7 @@ def test_numpy_synthesis_matches_the_torch_twin_used_in_training():
 def test_cut_graph_gives_the_generators_inputs():
     import onnxruntime as ort
 
-    from limelight.engine.fastdec.front import front_path
+    from limelight.engine.fastdec.front import F0, FEATURES, front_path
     from limelight.engine.kokoro import KokoroEngine
 
     engine = KokoroEngine(threads=1)
@@ -80,7 +80,7 @@ def test_cut_graph_gives_the_generators_inputs():
              "style": engine.voices()["jm_kumo"].row(len(ids)).astype(np.float32),
              "speed": np.ones(1, np.float32)}
     front = ort.InferenceSession(str(front_path(engine.run_path)), providers=["CPUExecutionProvider"])
-    x, f0 = front.run(None, feeds)
+    x, f0 = front.run([FEATURES, F0], feeds)
     audio = engine._session.run(None, feeds)[0].reshape(-1)
     assert x.shape[:2] == (1, 512) and f0.shape == (1, x.shape[2])
     assert x.shape[2] * dsp.HOP == audio.size  # one F0 frame per 300 samples of Kokoro's output

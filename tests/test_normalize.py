@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from limelight.text.normalize import normalize
 from limelight.text.sentences import split_long, split_sentences
@@ -63,3 +65,24 @@ def test_long_sentences_split_at_clauses_then_words():
     very_long = " ".join(["word"] * 200)
     assert all(len(p) <= 50 for p in split_long(very_long, 50))
     assert " ".join(split_long(very_long, 50)) == very_long
+
+
+# ------------------------------------------------------------------------------- totality on hostile input
+@pytest.mark.parametrize("text", ["x " + "9" * 308 + " y", "1" * 4301, "9" * 5000 + "th", "$" + "2" * 400,
+                                  "-" + "5" * 30, "1" * 400 + "%", "3." + "1" * 500, "1,000," * 50 + "000 kg"])
+def test_very_long_numbers_are_read_digit_by_digit(text: str) -> None:
+    spoken = normalize(text)
+    assert not any(ch.isdigit() for ch in spoken)
+    assert spoken.count("one") + spoken.count("two") + spoken.count("five") + spoken.count("nine") > 10
+
+
+def test_ordinary_numbers_are_still_read_as_numbers() -> None:
+    assert normalize("123456789012345 and 3.14") == (
+        "one hundred and twenty-three trillion four hundred and fifty-six billion seven hundred and eighty-nine "
+        "million twelve thousand three hundred and forty-five and three point one four")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.sampled_from(list("0123456789.,:/-$€£%stndrh thamp kgm°CAprMay")), max_size=200))
+def test_normalize_is_total_on_digit_soup(text: str) -> None:
+    assert isinstance(normalize(text), str)

@@ -104,3 +104,61 @@ def test_errors_in_a_stream_reach_the_consumer() -> None:
         pool.shutdown()
 
     asyncio.run(scenario())
+
+
+def _checkpointed_job(stop: threading.Event) -> str:
+    """A job that, like a performance, passes a checkpoint between pieces until told to end."""
+    from limelight.limits import checkpoint
+
+    while not stop.wait(0.01):
+        checkpoint(0.0)
+    return "finished"
+
+
+def test_drain_answers_queued_jobs_503_and_stops_running_ones_at_the_deadline() -> None:
+    async def scenario() -> None:
+        pool = WorkerPool(workers=1, queue_depth=2)
+        stop = threading.Event()
+        running = asyncio.ensure_future(pool.run(_checkpointed_job, stop))
+        queued = asyncio.ensure_future(pool.run(lambda: "never"))
+        await asyncio.sleep(0.05)
+        assert pool.begin_drain() == 1
+        with pytest.raises(ApiError) as info:
+            await queued
+        assert info.value.status == 503 and info.value.code == "shutting_down" and "Retry-After" in info.value.headers
+        with pytest.raises(ApiError) as info:
+            await pool.run(lambda: "new")  # no new work while draining
+        assert info.value.status == 503
+        assert not running.done()  # the running job may finish within the drain time …
+        pool.cancel_running()  # … and is stopped at its next checkpoint when that runs out
+        with pytest.raises(ApiError) as info:
+            await running
+        assert info.value.status == 503
+        stats = pool.stats()
+        assert stats.in_flight == 0 and stats.cancelled == 2
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_queued_job_whose_client_left_frees_its_slot_at_once() -> None:
+    async def scenario() -> None:
+        from limelight.limits import JobCancelled
+
+        pool = WorkerPool(workers=1, queue_depth=1)
+        stop = threading.Event()
+        running = asyncio.ensure_future(pool.run(_checkpointed_job, stop))
+        gone = asyncio.Event()
+        queued = asyncio.ensure_future(pool.run(lambda: "never", disconnected=gone.wait))
+        await asyncio.sleep(0.05)
+        assert pool.stats().in_flight == 2
+        gone.set()  # the queued request's client hangs up
+        with pytest.raises(JobCancelled):
+            await queued
+        assert pool.stats().in_flight == 1  # its slot is free before the running job ends
+        assert not running.done()
+        stop.set()
+        assert await running == "finished"
+        pool.shutdown()
+
+    asyncio.run(scenario())

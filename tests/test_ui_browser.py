@@ -115,6 +115,25 @@ def test_type_pick_generate_and_listen(page, artefacts):
     assert page.inner_text("#ll-general-error").strip() == ""
 
 
+def test_words_light_up_as_the_take_plays_and_a_click_seeks(page, artefacts):
+    page.fill("#ll-script textarea", "Hello from the studio. This is a short take.")
+    page.uncheck("#ll-validate input")
+    page.click("#ll-generate")
+    _audio_duration(page, "#ll-take")
+    page.wait_for_selector("#ll-words .ll-word")
+    spans = page.eval_on_selector_all("#ll-words .ll-word",
+                                      "ws => ws.map(w => [w.textContent, +w.dataset.start, +w.dataset.end])")
+    assert [w for w, _, _ in spans] == ["Hello", "from", "the", "studio", "This", "is", "a", "short", "take"]
+    word, start, end = spans[3]
+    page.evaluate(f"document.querySelector('#ll-take audio').currentTime = {(start + end) / 2}")
+    page.wait_for_function("() => window.limelightWords.current === 'studio'")
+    assert page.inner_text("#ll-words .ll-now") == "studio"
+    page.screenshot(path=str(artefacts / "words.png"), full_page=True)
+    page.click("#ll-words .ll-word >> text=short")
+    page.wait_for_function(f"() => Math.abs(document.querySelector('#ll-take audio').currentTime - {spans[7][1]})"
+                           " < 0.05")
+
+
 def test_malformed_script_shows_line_and_column_under_the_editor(page, artefacts):
     page.fill("#ll-script textarea", '<speak voice="Old woman" gender="female">\n<action>Slowly\nI remember.\n</speak>')
     page.click("#ll-generate")

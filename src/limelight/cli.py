@@ -54,6 +54,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
         return _explain(text, args)
     check_writable(args.output)
     spec = output_spec(args.output, sample_rate=args.sample_rate, channels=args.channels)
+    if args.subtitles:
+        from .timing.subtitles import check_subtitle_path
+
+        check_subtitle_path(args.subtitles)
     if args.stems and not args.background_sfx:
         raise LimelightError("--stems needs --background-sfx (the stems are voice, ambience and effects)",
                              field="stems")
@@ -91,6 +95,10 @@ def _cmd_say(args: argparse.Namespace) -> int:
         meta = performer.perform_to_file(text, args.output, progress=progress, output=spec, **options)
     if bar is not None:
         bar.close()
+    if args.subtitles:
+        from .timing import WordTiming, write_subtitles
+
+        write_subtitles(args.subtitles, [WordTiming.from_dict(w) for w in meta["words"]], meta["duration_s"])
     if args.metadata:
         import json
 
@@ -204,7 +212,22 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     for name, voice in sorted(tts.voices().items()):
         mark = "*" if name == default else " "
         print(f"{mark} {name:16s} {voice.gender or '-':7s} {voice.source:8s} {voice.description}")
+    _report_damaged_voices()
     return 0
+
+
+def _report_damaged_voices() -> None:
+    """Saved voices whose files cannot be read: named on stderr with how to remove them (the rest still work)."""
+    try:
+        from .voice.library import VoiceLibrary
+
+        entries = VoiceLibrary().entries()
+    except (ImportError, OSError):
+        return
+    for entry in entries:
+        if entry.error:
+            print(f"limelight: saved voice {entry.name!r} is damaged ({entry.error}); remove it with "
+                  f"`limelight voices --delete {entry.name}`", file=sys.stderr)
 
 
 def _cmd_clone(args: argparse.Namespace) -> int:
@@ -270,8 +293,9 @@ def _cmd_design(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .serve import run_server
+    from .serve.settings import from_arguments
 
-    run_server(host=args.host, port=args.port, workers=args.workers)
+    run_server(settings=from_arguments(args))  # flags over LIMELIGHT_* variables over defaults
     return 0
 
 
@@ -315,7 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--background-sfx", action="store_true", help="keep scene ambience and sound effects")
     say.add_argument("--stems", action="store_true", help="also write OUT.voice/.ambience/.effects.wav")
     say.add_argument("--explain", action="store_true", help="print the parsed script and directions; no audio")
-    say.add_argument("--metadata", help="write the performance report (JSON) to this path")
+    say.add_argument("--metadata", help="write the performance report (JSON, with word timings) to this path")
+    say.add_argument("--subtitles", metavar="OUT.srt|OUT.vtt",
+                     help="write subtitles timed to the words (SRT or WebVTT with speaker voice tags)")
     say.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     say.set_defaults(func=_cmd_say)
 
@@ -341,10 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     design.add_argument("--preview", metavar="OUT", help="also speak a short preview to this audio file")
     design.set_defaults(func=_cmd_design)
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="synthesis workers (default 1)")
+    from .serve.settings import add_arguments as add_serve_arguments
+
+    serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
+    add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
 
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")

@@ -29,6 +29,7 @@ from .audio.master import limit_true_peak
 from .check.report import validation_summary
 from .engine import load_engine
 from .errors import LimelightError
+from .limits import checkpoint
 from .plan import (
     CHUNK_MAX_S,
     EventItem,
@@ -43,6 +44,7 @@ from .plan import (
 )
 from .plan.chunks import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, voice_tokens_per_second
 from .script import Script, TextSegment, parse
+from .timing.words import SpokenWord, WordTiming, estimate_spoken_words, written_timings
 from .voice import Voice, resolve_voice
 
 CHUNK_GAP_S = 0.3
@@ -143,6 +145,11 @@ class Performance:
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
 
+    @property
+    def words(self) -> list[WordTiming]:
+        """Every written word with its start and end (seconds on this audio's timeline), speaker and chunk."""
+        return [WordTiming.from_dict(w) for w in self.metadata.get("words", [])]
+
     def write(self, path: str | os.PathLike[str], spec: Any = None) -> Path:
         """Write the audio; the format follows the extension unless ``spec`` (an `OutputSpec`) is given."""
         from .audio.output import write_audio
@@ -172,6 +179,7 @@ class _Run:
     not_applied: list[dict[str, str]] = field(default_factory=list)
     sounds: list[tuple[str, float]] = field(default_factory=list)
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    words: list[WordTiming] = field(default_factory=list)
     scenes: list[dict[str, Any]] = field(default_factory=list)
     elapsed_samples: int = 0
     items: list[PlanItem] | None = None  # the plan, made once per run (see Performer._plan)
@@ -442,7 +450,12 @@ class Performer:
         for i, item in enumerate(items):
             if isinstance(item, SpeechChunk):
                 audio, report = self._speak(run, item)
-                report["start_s"] = round(run.elapsed_samples / self.sample_rate, 3)
+                start_s = run.elapsed_samples / self.sample_rate
+                report["start_s"] = round(start_s, 3)
+                words = written_timings(item.written, report.pop("spoken_words"), offset_s=start_s,
+                                        speaker=item.speaker_id, chunk=item.index)
+                report["words"] = [w.as_dict() for w in words]
+                run.words.extend(words)
                 run.chunks.append(report)
                 nxt = items[i + 1] if i + 1 < len(items) else None
                 if nxt is not None and not isinstance(nxt, SilenceItem):
@@ -469,6 +482,7 @@ class Performer:
         audio = limit_true_peak(np.asarray(audio, np.float32), self.sample_rate) if np.any(audio) else \
             np.asarray(audio, np.float32)
         run.elapsed_samples += audio.size
+        checkpoint(run.elapsed_samples / self.sample_rate)  # a front door's limits (limelight.limits), if any
         return _Piece(audio=audio, chunk=report)
 
     def _event(self, run: _Run, item: EventItem) -> np.ndarray:
@@ -483,21 +497,39 @@ class Performer:
         return fade_edges(np.asarray(audio, np.float32), self.sample_rate)
 
     def _synthesize(self, chunk: SpeechChunk, voice: Voice, speed: float, by_clause: bool = False,
-                    pitch: float = 0.0) -> np.ndarray:
+                    pitch: float = 0.0) -> tuple[np.ndarray, list[SpokenWord]]:
         """The chunk's sentences, each rendered alone and joined with ``SENTENCE_PAUSE_S``; ``by_clause`` renders
-        every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence)."""
+        every clause alone instead (joined with the shorter ``CLAUSE_PAUSE_S`` inside a sentence). The words come
+        timed relative to the returned audio (from the engine's durations, or estimated when it has none)."""
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
         clause_gap = np.zeros(int(CLAUSE_PAUSE_S * self.sample_rate), np.float32)
         parts: list[np.ndarray] = []
+        words: list[SpokenWord] = []
+        offset = 0
         for sentence in chunk.sentences:
             if parts:
                 parts.append(gap)
+                offset += gap.size
             for j, piece in enumerate(split_clauses(sentence) if by_clause else [sentence]):
                 if j:
                     parts.append(clause_gap)
+                    offset += clause_gap.size
                 extra = {"pitch": pitch} if pitch else {}
-                parts.append(self.engine.synthesize(piece, voice, speed=speed, language=chunk.language, **extra))
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+                audio, timed = self._timed(piece, voice, speed, chunk.language, extra)
+                words.extend(w.shifted(offset / self.sample_rate) for w in timed)
+                parts.append(audio)
+                offset += audio.size
+        return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), words
+
+    def _timed(self, text: str, voice: Voice, speed: float, language: str,
+               extra: dict[str, float]) -> tuple[np.ndarray, list[SpokenWord]]:
+        """One piece of text with its words timed: exact from an engine that reports durations, else an
+        estimate over the audio's length (marked ``estimated``)."""
+        timed = getattr(self.engine, "synthesize_timed", None)
+        if timed is not None:
+            return timed(text, voice, speed=speed, language=language, **extra)
+        audio = self.engine.synthesize(text, voice, speed=speed, language=language, **extra)
+        return audio, estimate_spoken_words(text, audio.size / self.sample_rate)
 
     def _speak(self, run: _Run, chunk: SpeechChunk) -> tuple[np.ndarray, dict[str, Any]]:
         """Render one chunk, validate it with Whisper, and retry with variations when it is garbled."""
@@ -512,7 +544,7 @@ class Performer:
             pitch = 0.0
         whisper = getattr(direction, "register", "normal") == "whisper"
         bar = opts.min_match_ratio * (WHISPER_MATCH_FACTOR if whisper else 1.0)
-        best: tuple[tuple[bool, float], float, np.ndarray, str] | None = None
+        best: tuple[tuple[bool, float], float, np.ndarray, str, list[SpokenWord]] | None = None
         attempts = 0
         ratios: list[float] = []
         variations: list[dict[str, Any]] = []
@@ -523,20 +555,20 @@ class Performer:
             # The last retry renders clause by clause, when there is more than one clause per sentence somewhere.
             by_clause = attempt > 0 and attempt == max_attempts - 1 and clauses > len(chunk.sentences)
             v, speed = self._variation(run, voice, chunk.speed, attempt)
-            raw = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
+            raw, words = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
             for _ in range(MAX_FIT_RENDERS):  # the estimate was short: speak a little faster, keep the 15 s bound
                 if raw.size <= CHUNK_MAX_S * self.sample_rate:
                     break
                 # Duration shrinks slower than 1/speed (pauses, per-phoneme minimum lengths): overshoot the ratio.
                 over = raw.size / ((CHUNK_MAX_S - 0.3) * self.sample_rate)
                 speed *= min(MAX_FIT_SPEEDUP, over ** 1.5)
-                raw = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
+                raw, words = self._synthesize(chunk, v, speed, by_clause=by_clause, pitch=pitch)
             audio = match_loudness(raw, self.sample_rate)
             variations.append({"speed": round(speed, 4), "style_jitter": RETRY_STYLE_JITTER if attempt else 0.0,
                                "split": "clause" if by_clause else "sentence"})
             audio = self._directed(run, audio, direction)
             if not opts.validate:
-                best = ((True, 0.0), float("nan"), audio, "")
+                best = ((True, 0.0), float("nan"), audio, "", words)
                 break
             from .check.wer import match_ratio
 
@@ -546,11 +578,11 @@ class Performer:
             # Keep the best attempt; one within the 15 s bound beats a longer one (a slower retry runs longer).
             key = (len(audio) <= CHUNK_MAX_S * self.sample_rate, ratio)
             if best is None or key > best[0]:
-                best = (key, ratio, audio, heard)
+                best = (key, ratio, audio, heard, words)
             if ratio >= bar:
                 break
         assert best is not None
-        _key, ratio, audio, heard = best
+        _key, ratio, audio, heard, words = best
         audio = fade_edges(audio, self.sample_rate)
         report = {
             "index": chunk.index, "text": chunk.text, "written": chunk.written, "speaker": chunk.speaker_id,
@@ -561,6 +593,7 @@ class Performer:
             "loudness_lufs": round(integrated_lufs(audio, self.sample_rate), 2),
             "direction": _direction_dict(chunk.direction), "pitch_in_engine": bool(pitch),
             "line": chunk.line, "col": chunk.col,
+            "spoken_words": words,
         }
         return audio, report
 
@@ -634,6 +667,7 @@ class Performer:
             "scene": run.scenes[0].get("report") if run.scenes and "report" in run.scenes[0] else None,
             "validation": validation_summary(run.chunks),
             "not_applied": run.not_applied,
+            "words": [w.as_dict() for w in run.words],
         }
 
 

@@ -55,10 +55,7 @@ class Transcriber:
         self._lock = threading.Lock()
 
     def transcribe(self, audio: np.ndarray, sr: int, language: str = "en") -> str:
-        pcm = np.asarray(audio, np.float32).reshape(-1)
-        if sr != WHISPER_RATE:
-            g = np.gcd(sr, WHISPER_RATE)
-            pcm = resample_poly(pcm, WHISPER_RATE // g, sr // g).astype(np.float32)
+        pcm = _at_whisper_rate(audio, sr)
         if pcm.size < WHISPER_RATE // 10:
             return ""
         with self._lock:
@@ -68,6 +65,27 @@ class Transcriber:
                                                      vad_filter=False, condition_on_previous_text=False,
                                                      temperature=0.0)
             return " ".join(s.text.strip() for s in segments).strip()
+
+    def words(self, audio: np.ndarray, sr: int, language: str = "en") -> list[tuple[str, float, float]]:
+        """What Whisper hears, word by word with its own timestamps (seconds): an independent measure of when
+        each word is spoken, used to check limelight's word timings."""
+        pcm = _at_whisper_rate(audio, sr)
+        if pcm.size < WHISPER_RATE // 10:
+            return []
+        with self._lock:
+            segments, _info = self._model.transcribe(pcm, language=language.split("-")[0], beam_size=5,
+                                                     vad_filter=False, condition_on_previous_text=False,
+                                                     temperature=0.0, word_timestamps=True)
+            return [(w.word.strip(), float(w.start), float(w.end)) for s in segments for w in (s.words or [])]
+
+
+def _at_whisper_rate(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Mono float32 at Whisper's 16 kHz."""
+    pcm = np.asarray(audio, np.float32).reshape(-1)
+    if sr != WHISPER_RATE:
+        g = np.gcd(sr, WHISPER_RATE)
+        pcm = resample_poly(pcm, WHISPER_RATE // g, sr // g).astype(np.float32)
+    return pcm
 
 
 def shared_transcriber(threads: int | None = None) -> Transcriber:

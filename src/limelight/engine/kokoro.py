@@ -19,12 +19,13 @@ import numpy as np
 from ..errors import LimelightError
 from ..text.phonemes import phonemize
 from ..text.sentences import split_long
+from ..timing.words import KOKORO_LEAD_S, SpokenWord, spoken_words_from_durations
 from ..voice import Voice
 from ..voice.colour import apply_colour
 from ..voice.shipped import DEFAULT_VOICE, shipped_voices
 from .base import check_decoder
 from .model_file import resolve_model
-from .trim import trim_silence
+from .trim import silence_bounds
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class KokoroEngine(KokoroFrontEnd):
             self.run_path = best_model_path(self.model_path)
         self.threads = threads or max(1, os.cpu_count() or 1)
         self._full = None  # the whole graph's session (see _session)
+        self._dur = None  # the durations-only cut (see _durations)
         self._vocab = kokoro_vocab()
         self._lock = threading.Lock()
         self.decoder = decoder
@@ -141,31 +143,62 @@ class KokoroEngine(KokoroFrontEnd):
                    pitch: float = 0.0) -> np.ndarray:
         """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap.
         ``pitch`` (semitones) needs :attr:`native_pitch`."""
-        pieces = self._fit(text, language)
-        audio = [self.synthesize_phonemes(p, voice, speed, pitch) for p in pieces]
-        if len(audio) == 1:
-            return audio[0]
+        return self.synthesize_timed(text, voice, speed, language, pitch, timings=False)[0]
+
+    def synthesize_timed(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en",
+                         pitch: float = 0.0, timings: bool = True) -> tuple[np.ndarray, list[SpokenWord]]:
+        """`synthesize` plus each word's time in the returned audio, read from Kokoro's predicted durations
+        (:mod:`limelight.timing.words`); ``timings=False`` skips the word mapping."""
+        audio: list[np.ndarray] = []
+        words: list[SpokenWord] = []
+        offset = 0
         gap = np.zeros(int(0.12 * SAMPLE_RATE), np.float32)
-        out: list[np.ndarray] = []
-        for a in audio:
-            out.extend([a, gap])
-        return np.concatenate(out[:-1])
+        for i, (piece, phonemes) in enumerate(self._fit_pieces(text, language)):
+            if i:
+                audio.append(gap)
+                offset += gap.size
+            wav, durations, trimmed = self._render(phonemes, voice, speed, pitch, durations=timings)
+            if timings and durations is not None:
+                timed = spoken_words_from_durations(
+                    piece, phonemes, durations, vocab=self._vocab, sample_rate=SAMPLE_RATE,
+                    phonemize_word=lambda w: self.phonemize(w, language), offset_samples=trimmed,
+                    length_s=wav.size / SAMPLE_RATE, lead_s=KOKORO_LEAD_S / speed)
+                words.extend(w.shifted(offset / SAMPLE_RATE) for w in timed)
+            audio.append(wav)
+            offset += wav.size
+        return (np.concatenate(audio) if audio else np.zeros(0, np.float32)), words
 
     def _fit(self, text: str, language: str) -> list[str]:
+        return [phonemes for _text, phonemes in self._fit_pieces(text, language)]
+
+    def _fit_pieces(self, text: str, language: str) -> list[tuple[str, str]]:
+        """``(text, phonemes)`` pieces of at most `MAX_TOKENS` tokens each."""
         phonemes = self.phonemize(text, language)
         if len(self.tokens(phonemes)) <= MAX_TOKENS:
-            return [phonemes]
-        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece.
-        out: list[str] = []
-        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
-            out.extend(self._fit(piece, language))
+            return [(text, phonemes)]
+        # Characters per token ≈ 1 for IPA; cut the text at a margin and re-check each piece. Every piece must be
+        # shorter than the text, or this would recurse forever: a single word too long for one call (2,000
+        # letters, no spaces) is cut between characters.
+        limit = max(1, min(len(text) - 1, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))))
+        pieces = split_long(text, limit)
+        if any(len(p) >= len(text) for p in pieces):
+            pieces = [text[i:i + limit] for i in range(0, len(text), limit)]
+        out: list[tuple[str, str]] = []
+        for piece in pieces:
+            out.extend(self._fit_pieces(piece, language))
         return out
 
     def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0, pitch: float = 0.0) -> np.ndarray:
         """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
+        return self._render(phonemes, voice, speed, pitch)[0]
+
+    def _render(self, phonemes: str, voice: Voice, speed: float, pitch: float,
+                durations: bool = False) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Trimmed, coloured audio for ≤ 510 tokens, the model's per-position durations (when asked for, or
+        free), and how many samples trimming cut from the front."""
         ids = self.tokens(phonemes)
         if not ids:
-            return np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), None, 0
         if len(ids) > MAX_TOKENS:
             raise LimelightError(f"phoneme string of {len(ids)} tokens exceeds Kokoro's {MAX_TOKENS}")
         if not 0.25 <= speed <= 4.0:
@@ -177,9 +210,28 @@ class KokoroEngine(KokoroFrontEnd):
         }
         if pitch and self._fast is None:
             raise LimelightError("a native pitch shift needs the fast decoder (decoder='fast')", field="decoder")
+        dur: np.ndarray | None = None
         if self._fast is not None:
-            audio = self._fast(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
+            audio, dur = self._fast.run(feeds, pitch=pitch + voice.pitch)  # a clone's own pitch offset rides along
         else:
             audio = self._session.run(None, feeds)[0]
-        return apply_colour(trim_silence(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE), SAMPLE_RATE,
-                            voice.colour)
+            if durations:
+                dur = self._durations.run(None, feeds)[0].reshape(-1)
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        start, end = silence_bounds(audio, SAMPLE_RATE)
+        return apply_colour(audio[start:end], SAMPLE_RATE, voice.colour), dur, start
+
+    @property
+    def _durations(self):  # -> onnxruntime.InferenceSession
+        """Kokoro's text side alone, for word timings when the original generator renders (loaded on use)."""
+        if self._dur is None:
+            import onnxruntime as ort
+
+            from .fastdec.front import durations_path
+
+            with self._lock:
+                if self._dur is None:
+                    self._dur = ort.InferenceSession(str(durations_path(self.run_path)),
+                                                     sess_options=_session_options(self.threads),
+                                                     providers=["CPUExecutionProvider"])
+        return self._dur

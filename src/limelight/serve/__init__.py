@@ -22,8 +22,9 @@ def create_app(settings: Settings | None = None, performer: Any = None) -> FastA
     return _create_app(settings, performer)
 
 
-def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **options: Any) -> None:
+def run_server(host: str | None = None, port: int | None = None, workers: int | None = None,
+               settings: Settings | None = None, **options: Any) -> None:
     """Serve with uvicorn until interrupted (see :func:`limelight.serve.runner.run_server`)."""
     from .runner import run_server as _run_server
 
-    _run_server(host, port, workers, **options)
+    _run_server(host, port, workers, settings=settings, **options)

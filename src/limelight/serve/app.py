@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from .. import __version__
 from .docs import install_docs, offline_assets
 from .errors import install_error_handlers
-from .middleware import ApiKeyAuth, BodySizeLimit
+from .middleware import ApiKeyAuth, BodySizeLimit, DrainGate
+from .observe import RequestContext
 from .routes import generate, health, speech, voices
 from .settings import Settings
 from .state import ServerState
@@ -21,6 +22,8 @@ DESCRIPTION = """Expressive speech from directed scripts, offline.
 * `POST /generate` — the seed's contract: `<speak>` markup or plain text in; base64 WAV and a report out.
 * `POST /v1/audio/speech` — OpenAI-compatible; point an OpenAI client's `base_url` at `/v1`.
 * `GET /voices`, `POST /voices`, `DELETE /voices/{name}` — voices (saving needs the voice library).
+* `GET /health` (liveness), `GET /ready` (readiness; 503 while starting or draining), `GET /metrics`
+  (Prometheus). `HEAD` works wherever `GET` does; every response carries `X-Request-ID`.
 
 Errors are always `{"status": "failed", "error": {"code", "message", "field", "type", "param"}}` with a 4xx
 status (the `error` object is OpenAI's shape too). `GET /v1/models` lists the OpenAI model names accepted.
@@ -54,7 +57,10 @@ def create_app(settings: Settings | None = None, performer: Any = None) -> FastA
     if voices.library_available():
         app.include_router(voices.library_router)
     app.include_router(health.router)
-    # Outermost first: the size cap, then authentication, run before any body is read.
-    app.add_middleware(ApiKeyAuth, keys=settings.api_keys)
+    # Added innermost first. A request passes: RequestContext (request id, HEAD, access log, metrics), the drain
+    # gate, the size cap, then authentication — all before any body is read.
+    app.add_middleware(ApiKeyAuth, keys=settings.api_keys, private_docs=settings.private_docs)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DrainGate, is_draining=lambda: state.draining)
+    app.add_middleware(RequestContext, metrics=state.metrics)
     return app

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from ..errors import LimelightError, ModelFileError, ScriptError
+from ..limits import JobCancelled
 
 log = logging.getLogger("limelight.serve")
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -117,6 +118,8 @@ def _allowed_methods(request: Request) -> list[str]:
         regex, _, _ = compile_path(template)
         if regex.match(request.url.path):
             methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")  # served for every GET (limelight.serve.observe.RequestContext)
     return sorted(methods)
 
 
@@ -146,6 +149,14 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}"
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=headers)
+
+    @app.exception_handler(JobCancelled)
+    async def _cancelled(request: Request, exc: JobCancelled) -> JSONResponse:
+        if exc.reason == "shutting_down":
+            return error_response(503, "shutting_down", "server is shutting down; retry shortly",
+                                  headers={"Retry-After": "10"})
+        log.info("job cancelled: %s", exc.reason, extra={"event": "cancelled", "reason": exc.reason})
+        return error_response(499, "client_closed_request", "the client closed the connection before the answer")
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

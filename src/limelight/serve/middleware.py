@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
 
-# Paths that stay reachable without a key: liveness checks and the API description itself.
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# Paths that stay reachable without a key: liveness and readiness checks always; the API description and the
+# metrics unless the operator makes them private (``private_docs``).
+PROBE_PATHS = frozenset({"/health", "/ready"})
+DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/metrics"})
+PUBLIC_PATHS = PROBE_PATHS | DOC_PATHS
 PUBLIC_PREFIXES = ("/docs-static/",)
 
 
@@ -72,9 +75,11 @@ class BodySizeLimit:
 class ApiKeyAuth:
     """With keys configured, require ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` (401 otherwise)."""
 
-    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, keys: Iterable[str], private_docs: bool = False) -> None:
         self.app = app
         self.keys = tuple(k.encode() for k in keys)
+        self.public = PROBE_PATHS if private_docs else PUBLIC_PATHS
+        self.prefixes = () if private_docs else PUBLIC_PREFIXES
 
     def _valid(self, presented: bytes) -> bool:
         # compare against every key without stopping early, in constant time per key
@@ -85,7 +90,8 @@ class ApiKeyAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not self.keys or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if scope["type"] != "http" or not self.keys or path in self.public or (self.prefixes and
+                                                                              path.startswith(self.prefixes)):
             await self.app(scope, receive, send)
             return
         presented: bytes | None = None
@@ -100,3 +106,21 @@ class ApiKeyAuth:
         why = "missing API key" if not presented else "invalid API key"
         await _send_error(send, 401, "unauthorized", f"{why}: send Authorization: Bearer KEY or X-API-Key: KEY",
                           headers=[(b"www-authenticate", b'Bearer realm="limelight"')])
+
+
+class DrainGate:
+    """While the server drains for shutdown, new requests get a JSON 503 with ``Retry-After`` (probes and
+    metrics still answer, so a load balancer sees ``/ready`` turn false)."""
+
+    def __init__(self, app: ASGIApp, is_draining: Callable[[], bool], retry_after_s: int = 10) -> None:
+        self.app = app
+        self.is_draining = is_draining
+        self.retry_after = str(retry_after_s).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.is_draining() and scope.get("path") not in PUBLIC_PATHS:
+            await _send_error(send, 503, "shutting_down", "server is shutting down; retry shortly (another "
+                              "instance may answer)", headers=[(b"retry-after", self.retry_after),
+                                                               (b"connection", b"close")])
+            return
+        await self.app(scope, receive, send)

@@ -260,29 +260,31 @@ class _PinnedHTTPS(_PinnedHTTP):
         self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=self.host)
 
 
-def decode_reference(data: bytes, min_s: float = 3.0, max_s: float = 30.0) -> tuple[np.ndarray, int]:
-    """Bytes → float32 mono audio, refusing what is not audio, too short, too long, or silent."""
+def decode_reference(data: bytes, min_s: float = 3.0, max_s: float = 30.0,
+                     field: str = FIELD) -> tuple[np.ndarray, int]:
+    """Bytes → float32 mono audio, refusing what is not audio, too short, too long, or silent. Errors name
+    ``field``: the URL field for fetched audio, ``file`` for an upload."""
     try:
         info = sf.info(io.BytesIO(data))
     except Exception:  # libsndfile raises several types for garbage  # noqa: BLE001
-        raise AudioInputError("reference audio could not be decoded; send WAV, FLAC, OGG or MP3", field=FIELD) from None
+        raise AudioInputError("reference audio could not be decoded; send WAV, FLAC, OGG or MP3", field=field) from None
     if not 4000 <= info.samplerate <= 192_000 or not 1 <= info.channels <= 8:
         raise AudioInputError(f"reference audio has an unusable format ({info.samplerate} Hz, {info.channels} "
-                              "channels)", field=FIELD)
+                              "channels)", field=field)
     duration = info.frames / info.samplerate if info.frames > 0 else None
     if duration is not None and duration > max_s + 0.5:  # refuse before decoding a long file
         raise AudioInputError(f"reference audio is {duration:.1f} s long; it must be {min_s:g}–{max_s:g} s",
-                              field=FIELD)
+                              field=field)
     try:
         audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True,
                             frames=int((max_s + 1) * info.samplerate))
     except Exception:  # noqa: BLE001
-        raise AudioInputError("reference audio could not be decoded; send WAV, FLAC, OGG or MP3", field=FIELD) from None
+        raise AudioInputError("reference audio could not be decoded; send WAV, FLAC, OGG or MP3", field=field) from None
     mono = audio.mean(axis=1).astype(np.float32)
     duration = len(mono) / sr
     if not min_s <= duration <= max_s:
         raise AudioInputError(f"reference audio is {duration:.1f} s long; it must be {min_s:g}–{max_s:g} s",
-                              field=FIELD)
+                              field=field)
     if not np.isfinite(mono).all() or float(np.max(np.abs(mono))) < 1e-3:
-        raise AudioInputError("reference audio is silent", field=FIELD)
+        raise AudioInputError("reference audio is silent", field=field)
     return mono, int(sr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .formats import FORMATS, UNSUPPORTED
 
@@ -18,6 +18,13 @@ MAX_SEED = 2**31 - 1
 # C0 control characters other than tab, newline and carriage return: never meaningful in a script, and NUL
 # in particular breaks the C phonemizer.
 _CONTROL = {c for c in range(32) if chr(c) not in "\t\n\r"} | {127}
+
+
+def not_a_bool(value: Any, info: ValidationInfo) -> Any:
+    """JSON ``true`` is not a number: pydantic would read it as 1 (``"speed": true`` → 1.0); refuse it."""
+    if isinstance(value, bool):
+        raise ValueError(f"{info.field_name} must be a number, not {str(value).lower()}")
+    return value
 
 
 def speakable_text(value: str, name: str) -> str:
@@ -61,8 +68,13 @@ class GenerateRequest(BaseModel):
     sample_rate: int | None = Field(None, ge=8000, le=192_000, description="Extension: output sample rate, e.g. "
                                     "48000 (default: the engine's, 24000).")
     channels: Literal[1, 2] = Field(1, description="Extension: 1 (mono) or 2 (stereo, the voice in both).")
+    timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
+                             "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
+                             "chunk's own words.")
 
     model_config = ConfigDict(extra="forbid")
+
+    _numbers = field_validator("seed", "pace", "min_match_ratio", "vc_steps", "vc_cfg_rate", mode="before")(not_a_bool)
 
     @field_validator("prompt")
     @classmethod
@@ -125,6 +137,8 @@ class SpeechRequest(BaseModel):
     validate_: bool | None = Field(None, alias="validate", description="Extension: Whisper check with retry "
                                    "(default off here for latency).")
 
+    _numbers = field_validator("speed", mode="before")(not_a_bool)
+
     @field_validator("input")
     @classmethod
     def _speakable(cls, value: str) -> str:
@@ -157,9 +171,18 @@ class VoiceInfo(BaseModel):
     source: str = "shipped"
 
 
+class DamagedVoice(BaseModel):
+    """A saved voice whose file cannot be read: listed so it can be seen and deleted; nothing else uses it."""
+
+    name: str
+    error: str
+
+
 class VoiceList(BaseModel):
     default: str
     voices: list[VoiceInfo]
+    damaged: list[DamagedVoice] = Field(default_factory=list, description="Saved voices whose files cannot be "
+                                        "read (delete them with DELETE /voices/{name}).")
     openai_aliases: dict[str, str] = Field(..., description="OpenAI voice name → the limelight voice it plays.")
 
 
@@ -181,3 +204,9 @@ class Health(BaseModel):
     rejected: int
     auth: bool
     voice_library: bool
+    draining: bool = False
+
+
+class Readiness(BaseModel):
+    ready: bool
+    reason: str | None = Field(None, description="Why not: starting or draining.")

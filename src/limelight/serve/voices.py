@@ -22,7 +22,7 @@ OPENAI_ALIASES: dict[str, str] = {
     "verse": "jm_kumo", "cedar": "jm_kumo",
 }
 log = logging.getLogger("limelight.serve")
-VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")  # used with fullmatch: no trailing newline
 
 
 def library_class() -> type | None:
@@ -51,16 +51,22 @@ def shipped(performer: Any) -> dict[str, Any]:
     return dict(performer.engine.voices())
 
 
-def library_voices() -> dict[str, Any]:
-    """Saved voices by name; an unreadable library is logged and treated as empty (shipped voices still work)."""
+def library_entries() -> list[Any]:
+    """Every saved name with its voice or its damage (`limelight.voice.library.LibraryEntry`); an unreadable
+    library folder is logged and treated as empty, so shipped voices still work."""
     cls = library_class()
     if cls is None:
-        return {}
+        return []
     try:
-        return {v.name: v for v in cls().list()}
+        return list(cls().entries())
     except (OSError, ValueError, LimelightError):
         log.exception("the voice library could not be read")
-        return {}
+        return []
+
+
+def library_voices() -> dict[str, Any]:
+    """Readable saved voices by name (a damaged voice file is skipped here and reported by `library_entries`)."""
+    return {e.name: e.voice for e in library_entries() if e.voice is not None}
 
 
 def resolve_openai_voice(name: str, performer: Any) -> str:
@@ -73,7 +79,11 @@ def resolve_openai_voice(name: str, performer: Any) -> str:
         return str(performer.engine.default_voice)  # another engine (piper): its own default voice
     if "," in key or ":" in key:
         return key  # a blend; the performer checks each part
-    known = {**shipped(performer), **library_voices()}
+    entries = {e.name: e for e in library_entries()}
+    if key in entries and entries[key].voice is None:
+        raise VoiceError(f"saved voice {key!r} is damaged ({entries[key].error}); delete it and save it again",
+                         field="voice")
+    known = {**shipped(performer), **{n: e.voice for n, e in entries.items() if e.voice is not None}}
     if key in known:
         return key
     raise VoiceError(f"unknown voice {name!r}; use an OpenAI voice ({', '.join(sorted(OPENAI_ALIASES))}) or one "
@@ -81,7 +91,7 @@ def resolve_openai_voice(name: str, performer: Any) -> str:
 
 
 def check_new_name(name: str, performer: Any) -> str:
-    if not VOICE_NAME.match(name or ""):
+    if not isinstance(name, str) or not VOICE_NAME.fullmatch(name):
         raise VoiceError("voice name must be 1–64 letters, digits, '_' or '-', starting with a letter or digit",
                          field="name")
     if name in shipped(performer) or name.lower() in OPENAI_ALIASES:

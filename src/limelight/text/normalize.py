@@ -56,12 +56,44 @@ _CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "eur
                "£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", "sen", "sen")}
 
 
+# Longer digit runs (IDs, card numbers, a 308-digit "number") are read digit by digit: num2words overflows
+# past ~10^300 and Python refuses int() of more than 4,300 digits, and nobody says them as one number anyway.
+MAX_NUMBER_DIGITS = 15
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_LONG_RUN = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
+
+
 def _words(n: int | float, **kw: object) -> str:
     return num2words(n, lang="en", **kw).replace(",", "")
 
 
+def spell_digits(text: str) -> str:
+    """Every digit as its own word ("4 2" for "42"); a dot between digits is "point"; other characters stay."""
+    text = re.sub(r"(?<=\d),(?=\d)", "", text)
+    text = re.sub(r"(?<=\d)\.(?=\d)", " point ", text)
+    return re.sub(r"\d", lambda m: f" {_DIGIT_WORDS[int(m.group(0))]} ", text)
+
+
+def _total(fn: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
+    """A rule that cannot fail: a match holding a very long digit run, or one the rule cannot read (a number
+    num2words refuses), is read digit by digit instead of raising."""
+
+    def apply(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if _LONG_RUN.search(whole.replace(",", "")):
+            return spell_digits(whole)
+        try:
+            return fn(m)
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError, IndexError, KeyError):
+            return spell_digits(whole)
+
+    return apply
+
+
 def _cardinal(s: str) -> str:
     s = s.replace(",", "")
+    if len(s.split(".", 1)[0]) > MAX_NUMBER_DIGITS:
+        return spell_digits(s)
     if "." in s:
         whole, frac = s.split(".", 1)
         head = _words(int(whole)) if whole else "zero"
@@ -219,5 +251,5 @@ def normalize(text: str, language: str = "en") -> str:
     text = _abbreviations(text)
     if re.search(r"\d", text):
         for pattern, fn in _RULES:
-            text = pattern.sub(fn, text)
+            text = pattern.sub(_total(fn), text)
     return re.sub(r"\s+", " ", text).strip()

@@ -66,8 +66,8 @@ def build_app(performer: Any = None, folders: TakeFolders | None = None) -> gr.B
             button.click(None, outputs=[w.script, w.script_error], js=f"() => [{json.dumps(example.text)}, '']")
         w.generate.click(studio.generate,
                          inputs=[w.script, w.voice, w.session_voices, *settings, w.live],
-                         outputs=[*errors_out, w.status, w.player, w.take_audio, w.downloads, w.plot, w.report,
-                                  w.summary, w.metadata],
+                         outputs=[*errors_out, w.status, w.player, w.take_audio, w.take_words, w.downloads, w.plot,
+                                  w.report, w.summary, w.metadata],
                          concurrency_id="synthesis")
         w.check.click(studio.check, inputs=[w.script, w.voice, w.session_voices, *settings],
                       outputs=[*errors_out, w.plan], concurrency_id="synthesis")

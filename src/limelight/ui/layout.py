@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from . import player
+from . import player, words
 from .cheatsheet import cheat_sheet
 from .examples import ExampleScript
 from .report import HEADERS
@@ -30,7 +30,7 @@ CSS = """
 .ll-ok {color: #166534}
 #ll-examples {align-items: center; flex-wrap: wrap; gap: .4em}
 #ll-examples > * {flex: 0 0 auto !important; width: auto !important; min-width: 0 !important}
-""" + player.CSS
+""" + player.CSS + words.CSS
 
 
 @dataclass
@@ -73,6 +73,7 @@ class Widgets:
     general_error: gr.HTML
     player: gr.HTML
     take_audio: gr.Audio
+    take_words: gr.HTML
     downloads: gr.File
     plot: gr.Image
     report: gr.Dataframe
@@ -162,6 +163,8 @@ def build_layout(examples: list[ExampleScript], choices: list[VoiceChoice], lang
         with gr.Column(scale=3):
             take_audio = gr.Audio(label="Take", type="filepath", interactive=False, elem_id="ll-take",
                                   waveform_options=_PLAIN_PLAYER)
+            take_words = gr.HTML(value="", html_template=words.TEMPLATE, js_on_load=words.SCRIPT,
+                                 elem_id="ll-words", label="Words (highlighted as they play; click to seek)")
             plot = gr.Image(label="Waveform and pitch", type="filepath", interactive=False, elem_id="ll-plot")
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="ll-summary")
@@ -179,5 +182,6 @@ def build_layout(examples: list[ExampleScript], choices: list[VoiceChoice], lang
                    voice_status=voice_status, voice_error=voice_error, pace=pace, speed=speed, seed=seed,
                    validate=validate, min_match_ratio=min_match_ratio, background_sfx=background_sfx,
                    language=language, live=live, settings_error=settings_error, generate=generate, status=status,
-                   general_error=general_error, player=live_player, take_audio=take_audio, downloads=downloads,
+                   general_error=general_error, player=live_player, take_audio=take_audio, take_words=take_words,
+                   downloads=downloads,
                    plot=plot, report=report, summary=summary, metadata=metadata)

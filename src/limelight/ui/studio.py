@@ -29,6 +29,7 @@ from .layout import AUTO_LANGUAGE, Widgets
 from .plot import draw_take
 from .report import chunk_rows, summary_markdown
 from .take import TakeDone, TakeProgress, run_take
+from .words import words_html
 
 PREVIEW_TEXT = "Hello. This is how I sound when I read to you."
 KEEP_TAKES = 12  # take folders kept on disk per studio; older ones are deleted
@@ -112,7 +113,8 @@ class Studio:
         """Perform the script: progress and live pieces while chunks finish, then the take and its report."""
         w = self.w
         take, folder = self.folders.new()
-        yield {**self._clear_errors(), w.status: "Preparing the take…", w.take_audio: None, w.downloads: None,
+        yield {**self._clear_errors(), w.status: "Preparing the take…", w.take_audio: None, w.take_words: "",
+               w.downloads: None,
                w.plot: None, w.report: None, w.summary: "", w.metadata: None}
         seq = 0
         try:
@@ -146,7 +148,8 @@ class Studio:
         files.append(str(report))
         picture = draw_take(perf.audio, perf.sample_rate, perf.metadata, folder / "take.png")
         w = self.w
-        return {w.status: take_status(perf.metadata), w.take_audio: str(wav), w.downloads: files, w.plot: str(picture),
+        return {w.status: take_status(perf.metadata), w.take_audio: str(wav),
+                w.take_words: words_html(perf.metadata.get("words", [])), w.downloads: files, w.plot: str(picture),
                 w.report: chunk_rows(perf.metadata), w.summary: summary_markdown(perf.metadata),
                 w.metadata: json.loads(json.dumps(perf.metadata, default=str))}
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...errors import LimelightError
 from . import dsp
-from .front import front_path
+from .front import F0, FEATURES, front_path
 
 STUDENT_FILE = "student.onnx"
 
@@ -44,8 +44,17 @@ class FastDecoder:
     def __call__(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0) -> np.ndarray:
         """Audio for one utterance; ``pitch`` shifts Kokoro's F0 by that many semitones before the student
         sees it (the student was trained on F0 scaled by exp(N(0, 0.12)), ±2 semitones at 1σ)."""
-        x, f0 = self.front.run(None, feeds)
-        return self.decode(x, f0, feeds["style"], seed, pitch)
+        return self.run(feeds, seed, pitch)[0]
+
+    def run(self, feeds: dict[str, np.ndarray], seed: int = 0, pitch: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Audio and the model's per-position token durations (pads included; 600 samples a step)."""
+        x, f0, durations = self.front.run(None, feeds)
+        return self.decode(x, f0, feeds["style"], seed, pitch), durations.reshape(-1)
+
+    def features(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The generator's inputs alone: frame features ``x`` [1, 512, L] and ``f0`` [1, L]."""
+        x, f0 = self.front.run([FEATURES, F0], feeds)
+        return x, f0
 
     def decode(self, x: np.ndarray, f0: np.ndarray, style: np.ndarray, seed: int = 0,
                pitch: float = 0.0) -> np.ndarray:

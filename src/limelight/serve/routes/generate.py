@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ...audio.output import encode_audio, output_spec
 from ...check.report import header_value
 from ...errors import LimelightError
+from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..jsonable import jsonable
 from ..reference import ReferenceAudio
 from ..schemas import ErrorResponse, GenerateRequest, GenerateResponse
@@ -19,8 +20,10 @@ router = APIRouter()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in {
-        400: "Malformed JSON", 401: "Missing or invalid API key", 413: "Body too large",
+        400: "Malformed JSON", 401: "Missing or invalid API key",
+        413: "Body too large, or the audio asked for exceeds max_audio_s / max_output_bytes",
         415: "Body is not JSON", 422: "Invalid field (named in error.field)", 429: "Server busy (Retry-After)",
+        503: "Shutting down (Retry-After)",
     }.items()
 }
 VC_REASON = ("identity transfer in this build is style-table cloning (limelight.voice.clone), which has no "
@@ -47,9 +50,11 @@ def _report_unused_vc(req: GenerateRequest, metadata: dict[str, Any]) -> None:
 
 @router.post("/generate", response_model=GenerateResponse, responses=ERRORS, tags=["speech"],
              summary="Perform a script and return base64 WAV with a report")
-async def generate(req: GenerateRequest, response: Response,
+async def generate(req: GenerateRequest, request: Request, response: Response,
                    state: ServerState = Depends(server_state)) -> dict[str, Any]:
-    check_prompt_length(req.prompt, state.settings.max_prompt_chars, "prompt")
+    settings = state.settings
+    check_prompt_length(req.prompt, settings.max_prompt_chars, "prompt")
+    check_output_estimate(req.prompt, settings.max_audio_s, "prompt")
     options: dict[str, Any] = {
         "background_sfx": req.background_sfx, "validate": req.validate_, "seed": req.seed, "pace": req.pace,
         "min_match_ratio": req.min_match_ratio, "skip_vc": req.skip_vc, "vc_steps": req.vc_steps,
@@ -67,12 +72,18 @@ async def generate(req: GenerateRequest, response: Response,
         if ref is not None:
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
-        metadata["output"] = {"format": spec.format, "sample_rate": spec.rate_for(perf.sample_rate),
-                              "channels": spec.channels}
+        rate = spec.rate_for(perf.sample_rate)
+        samples = len(perf.audio) * rate // perf.sample_rate * spec.channels
+        check_output_bytes(samples * 2 * 4 // 3, settings.max_output_bytes, "prompt")  # ≤ 16-bit PCM, base64
+        if not req.timestamps:  # the seed's contract has no words; they are asked for
+            metadata.pop("words", None)
+            metadata["chunks"] = [{k: v for k, v in c.items() if k != "words"} for c in metadata.get("chunks", [])]
+        metadata["output"] = {"format": spec.format, "sample_rate": rate, "channels": spec.channels}
         data = encode_audio(perf.audio, perf.sample_rate, spec)
         return base64.b64encode(data).decode("ascii"), jsonable(metadata)
 
-    audio, metadata = await state.pool.run(job)
+    audio, metadata = await state.pool.run(job, limits=state.job_limits(), disconnected=disconnected(request))
+    state.metrics.audio_seconds.labels(route="/generate").inc(float(metadata.get("duration_s") or 0.0))
     # A failed Whisper check is still a 200 with the audio (never lose work), but it is flagged in the body
     # (metadata.validation) and in a header clients can test without parsing the report.
     response.headers["X-Limelight-Validation"] = header_value(metadata.get("validation"))

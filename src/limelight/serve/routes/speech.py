@@ -25,13 +25,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ...check.report import header_value
+from ...check.report import header_value as validation_header
 from ...errors import LimelightError
+from ...limits import JobCancelled
 from .. import formats
+from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..errors import ApiError
+from ..headers import header_token, header_value
 from ..schemas import MAX_SEED, SpeechRequest
 from ..state import ServerState, server_state
 from ..voices import resolve_openai_voice, shipped
@@ -87,11 +90,19 @@ def _headers(req: SpeechRequest, voice: str, sr: int, metadata: dict[str, Any] |
     if metadata:
         headers["X-Limelight-Seed"] = str(metadata.get("seed", ""))
         headers["X-Limelight-Processing-Ms"] = str(metadata.get("processing_ms", ""))
-        headers["X-Limelight-Validation"] = header_value(metadata.get("validation"))
+        headers["X-Limelight-Validation"] = validation_header(metadata.get("validation"))
     if not_applied:
-        headers["X-Limelight-Not-Applied"] = ",".join(not_applied)
-    # header values must be latin-1; field names from clients may not be
-    return {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in headers.items()}
+        headers["X-Limelight-Not-Applied"] = ",".join(header_token(name) for name in not_applied)
+    # Client text (field names, the model name) may hold CR/LF or other bytes a header cannot carry: h11 would
+    # refuse the response and drop the connection. Everything outside printable ASCII is %-encoded.
+    return {k: header_value(v) for k, v in headers.items()}
+
+
+async def _prepend(first: np.ndarray | None, rest: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
+    if first is not None:
+        yield first
+    async for piece in rest:
+        yield piece
 
 
 def _sse(event: dict[str, Any]) -> bytes:
@@ -104,8 +115,10 @@ def _delta(data: bytes) -> bytes:
 
 @router.post("/v1/audio/speech", responses=AUDIO_RESPONSES, response_class=Response, tags=["openai"],
              summary="OpenAI-compatible text to speech")
-async def speech(req: SpeechRequest, state: ServerState = Depends(server_state)) -> Response:
-    check_prompt_length(req.input, state.settings.max_prompt_chars, "input")
+async def speech(req: SpeechRequest, request: Request, state: ServerState = Depends(server_state)) -> Response:
+    settings = state.settings
+    check_prompt_length(req.input, settings.max_prompt_chars, "input")
+    check_output_estimate(req.input, settings.max_audio_s, "input")
     performer = state.performer
     voice = resolve_openai_voice(req.voice_name(), performer)
     prompt, instructions_applied = _prompt(req, voice, performer)
@@ -124,25 +137,34 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
             raise LimelightError(f"response_format {fmt} cannot be streamed (its encoder rewrites the header at "
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
-        chunks = state.pool.stream(lambda: performer.stream(prompt, **options))
-        try:  # the first chunk is awaited before the status line, so input errors are still a clean 4xx
-            first: np.ndarray | None = await chunks.__anext__()
-        except StopAsyncIteration:
-            first = None
+        chunks = state.pool.stream(lambda: performer.stream(prompt, **options), limits=state.job_limits())
+        # the first chunk is awaited before the status line, so input errors are still a clean 4xx
+        first: np.ndarray | None = await state.pool.first(chunks, disconnected(request))
         encoder = formats.StreamEncoder(fmt, sr)
 
+        def done() -> bytes:
+            words = len(req.input.split())
+            return _sse({"type": "speech.audio.done",
+                         "usage": {"input_tokens": words, "output_tokens": 0, "total_tokens": words}})
+
         async def body() -> AsyncIterator[bytes]:
+            sent = 0
+            seconds = 0.0
             try:
-                if first is not None:
-                    yield _delta(encoder.encode(first)) if sse else encoder.encode(first)
-                async for piece in chunks:
-                    yield _delta(encoder.encode(piece)) if sse else encoder.encode(piece)
+                async for piece in _prepend(first, chunks):
+                    data = encoder.encode(piece)
+                    sent += len(data)
+                    seconds += len(piece) / sr
+                    if sent > settings.max_output_bytes:  # the status line is sent: end the file here
+                        log.warning("stream stopped at max_output_bytes (%d)", settings.max_output_bytes)
+                        break
+                    yield _delta(data) if sse else data
                 tail = encoder.finish()
-                yield _delta(tail) if sse else tail
-                if sse:
-                    words = len(req.input.split())
-                    yield _sse({"type": "speech.audio.done",
-                                "usage": {"input_tokens": words, "output_tokens": 0, "total_tokens": words}})
+                yield (_delta(tail) + done()) if sse else tail
+            except (LimelightError, JobCancelled) as exc:  # a limit or shutdown: end the file cleanly
+                log.warning("stream ended early: %s", exc)
+                tail = encoder.finish()
+                yield (_delta(tail) + done()) if sse else tail
             except Exception as exc:  # the status line is sent already; end the stream and log  # noqa: BLE001
                 log.exception("stream failed after it started")
                 if sse:
@@ -150,6 +172,7 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
                                                            "type": "server_error", "param": None,
                                                            "code": "internal_error"}})
             finally:
+                state.metrics.audio_seconds.labels(route="/v1/audio/speech").inc(seconds)
                 await chunks.aclose()
 
         headers = _headers(req, voice, sr, None, instructions_applied, seed)
@@ -161,9 +184,12 @@ async def speech(req: SpeechRequest, state: ServerState = Depends(server_state))
 
     def job() -> tuple[bytes, dict[str, Any]]:
         perf = performer.perform(prompt, **options)
-        return formats.encode(perf.audio, perf.sample_rate, fmt), dict(perf.metadata)
+        data = formats.encode(perf.audio, perf.sample_rate, fmt)
+        check_output_bytes(len(data), settings.max_output_bytes, "input")
+        return data, dict(perf.metadata)
 
-    data, metadata = await state.pool.run(job)
+    data, metadata = await state.pool.run(job, limits=state.job_limits(), disconnected=disconnected(request))
+    state.metrics.audio_seconds.labels(route="/v1/audio/speech").inc(float(metadata.get("duration_s") or 0.0))
     return Response(data, media_type=formats.media_type(fmt),
                     headers=_headers(req, voice, sr, metadata, instructions_applied))
 
