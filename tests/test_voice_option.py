@@ -24,7 +24,8 @@ def test_description_versus_names() -> None:
     names = {"jm_kumo", "jf_alpha", "anna"}
     assert is_description("A deep old man, slow and gravelly", names)
     assert is_description("warm narrator", names)
-    for spec in ("jm_kumo", "nobody", "jf_alpha:0.7,jm_kumo:0.3", "jf_alpha: 0.5, jm_kumo: 0.5", "anna", None):
+    for spec in ("jm_kumo", "nobody", "jf_alpha:0.7,jm_kumo:0.3", "jf_alpha: 0.5, jm_kumo: 0.5", "anna", None,
+                 "jf_alpha:x", "jf_alpha, jm_kumo", "grandfather"):
         assert not is_description(spec, names), spec
 
 
@@ -36,6 +37,30 @@ def test_say_designs_a_voice_from_a_description(tmp_path, capsys) -> None:
                  "--voice", "A bright cheerful voice", "--gender", "female"]) == 0, capsys.readouterr().err
     low, high = median_f0(deep), median_f0(bright)
     assert low < 150 < 175 < high, (low, high)
+
+
+def test_api_accepts_a_description_as_a_voice(tts) -> None:
+    from limelight.direct.dsp import track_f0
+
+    voice = tts.voice("A deep old man, slow and gravelly")
+    assert voice.source == "designed" and voice.gender == "male"
+    audio = tts.infer("The lighthouse keeper lit the lamp.", voice="A deep old man, slow and gravelly")
+    f0 = track_f0(audio, tts.sample_rate).f0
+    assert float(np.median(f0[f0 > 0])) < 150
+
+
+def test_generate_accepts_a_description_as_voice() -> None:
+    from fastapi.testclient import TestClient
+
+    from limelight.serve import Settings, create_app
+    from limelight.serve.state import shared_performer
+
+    with TestClient(create_app(Settings.from_env(env={}), performer=shared_performer("kokoro"))) as client:
+        r = client.post("/generate", json={"prompt": "Good evening.", "validate": False,
+                                           "voice": "A bright cheerful young woman"})
+        assert r.status_code == 200, r.text
+        voices = list(r.json()["metadata"]["voices"].values())
+        assert voices[0]["source"] == "designed" and voices[0]["gender"] == "female"
 
 
 def test_design_saves_to_the_library_and_say_uses_it(tmp_path, capsys, monkeypatch) -> None:

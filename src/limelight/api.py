@@ -51,8 +51,14 @@ class Limelight:
         return voices
 
     def voice(self, spec: str | Voice | None = None) -> Voice:
-        """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices."""
-        return resolve_voice(spec, self.voices(), self.engine.default_voice)
+        """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices; with Kokoro,
+        words that name no voice ("A deep old man, slow") design one (`limelight.voice.option`)."""
+        available = self.voices()
+        if isinstance(spec, str) and self.engine.name == "kokoro":
+            from .voice.option import voice_option
+
+            spec = voice_option(spec, None, available)
+        return resolve_voice(spec, available, self.engine.default_voice)
 
     def sentences(self, text: str, language: str = "en") -> list[str]:
         """The normalised sentences `infer` will speak, in order."""

@@ -357,7 +357,12 @@ class Performer:
                     cloned = replace(cloned, gender=speaker.gender)
                 voices[speaker.id] = cloned
             elif opts.voice is not None:
-                voices[speaker.id] = resolve_voice(opts.voice, available, self.engine.default_voice)
+                spec = opts.voice
+                if isinstance(spec, str) and self.engine.name == "kokoro":  # words that name no voice: design one
+                    from .voice.option import voice_option
+
+                    spec = voice_option(spec, speaker.gender, available)
+                voices[speaker.id] = resolve_voice(spec, available, self.engine.default_voice)
             elif speaker.voice and speaker.voice.strip() in available:
                 voices[speaker.id] = available[speaker.voice.strip()]
             elif speaker.voice and self._design_voice is not None and self.engine.name == "kokoro":

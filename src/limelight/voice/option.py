@@ -20,7 +20,9 @@ def is_description(spec: str | None, names: Collection[str]) -> bool:
     """True when ``spec`` reads as words describing a voice rather than a name or blend of names."""
     if spec is None or not spec.strip() or spec.strip() in names:
         return False
-    return _BLEND.match(spec) is None
+    text = spec.strip()
+    # words with spaces between them; a colon means blend syntax ("jf_alpha:x" is a bad weight, not a voice)
+    return " " in text and ":" not in text and _BLEND.match(text) is None
 
 
 def voice_option(spec: str | None, gender: str | None, names: Collection[str]) -> str | Voice | None:
