@@ -140,16 +140,16 @@ def main() -> None:
 
     sampler.phase = "load"
     t_load = time.perf_counter()
+    from limelight import Performer, PerformOptions
     from limelight.check.asr import Transcriber
     from limelight.check.wer import edit_distance, words
-    from limelight.perform import Performer, PerformOptions
 
     performer = Performer(engine="kokoro", threads=args.threads)
     transcriber = None
     if args.validate or args.wer:
         # Performer.transcriber uses the process-wide Whisper with os.cpu_count() threads; keep to --threads.
         transcriber = Transcriber(threads=args.threads)
-        performer._transcriber = transcriber
+        performer.transcriber = transcriber
     load_s = time.perf_counter() - t_load
     rss_loaded = rss_mib()
     print(f"loaded engine{' + whisper' if transcriber else ''} in {load_s:.1f}s; RSS {rss_loaded:.0f} MiB; "

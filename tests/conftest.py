@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 SHARED = Path(os.environ.get("LIMELIGHT_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+TEXTS = Path(__file__).resolve().parent / "data" / "texts"  # the suite's small texts (a copy of shared/texts)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -64,8 +65,8 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def en_sentences(shared_dir: Path) -> list[str]:
-    return [line.strip() for line in (shared_dir / "texts" / "en_dev.txt").read_text().splitlines() if line.strip()]
+def en_sentences() -> list[str]:
+    return [line.strip() for line in (TEXTS / "en_dev.txt").read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")

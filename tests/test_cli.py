@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import soundfile as sf
+from conftest import TEXTS
 
 from limelight.cli import main
 
@@ -58,8 +59,8 @@ def test_user_errors_are_one_line_exit_2(argv, message, tmp_path, capsys):
     assert not (tmp_path / "x.wav").exists()
 
 
-def test_explain_prints_segments_and_directions(capsys, shared_dir):
-    code, out, err = _run(["say", "-f", str(shared_dir / "texts/scripts/storm.xml"), "--explain"], capsys)
+def test_explain_prints_segments_and_directions(capsys):
+    code, out, err = _run(["say", "-f", str(TEXTS / "scripts" / "storm.xml"), "--explain"], capsys)
     assert code == 0, err
     assert "<sound> Thunder cracks overhead" in out
     assert "register=shout" in out and "Get the lines!" in out

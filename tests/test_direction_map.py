@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+from conftest import TEXTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,10 +39,10 @@ def assert_in_bounds(d: Direction) -> None:
 
 # --- the sample scripts --------------------------------------------------------------------------------
 
-def _sample_actions(shared_dir: Path) -> dict[str, tuple[str, list[str]]]:
+def _sample_actions() -> dict[str, tuple[str, list[str]]]:
     """{file name: (voice description, [action texts])} for the well-formed sample scripts."""
     out = {}
-    for path in sorted((shared_dir / "texts" / "scripts").glob("*.xml")):
+    for path in sorted((TEXTS / "scripts").glob("*.xml")):
         try:
             root = ET.parse(path).getroot()
         except ET.ParseError:
@@ -51,8 +51,8 @@ def _sample_actions(shared_dir: Path) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def test_sample_scripts_are_the_ones_these_tests_expect(shared_dir):
-    samples = _sample_actions(shared_dir)
+def test_sample_scripts_are_the_ones_these_tests_expect():
+    samples = _sample_actions()
     assert samples["asmr.xml"] == (ASMR_VOICE, ["Whispering.", "Speaking softly.", "Normal voice, cheerful."])
     assert samples["breakdown.xml"][1] == ["Calm, almost casual. Staring at his hands.",
                                            "Voice tightens. Fighting to stay composed.",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from limelight.check.wer import wer, word_errors
+from limelight.engine import Engine
 from limelight.errors import LimelightError, VoiceError
 
 TEXT3 = "The lighthouse keeper woke early. He climbed the stairs slowly! Was the lamp still burning?"
@@ -102,12 +103,42 @@ def test_piper_engine_speaks(piper_tts, transcriber, en_sentences):
         piper_tts.infer("Hi.", voice="jf_alpha")
 
 
+@pytest.mark.parametrize("which, styles", [("tts", True), ("piper_tts", False)])
+def test_every_engine_meets_the_one_contract(request, transcriber, which, styles):
+    """What callers use is declared in `Engine` and works on both engines: phonemes → ids → audio, the
+    capabilities that replace engine-name checks, and a clear error for a pitch shift the model cannot make."""
+    tts = request.getfixturevalue(which)
+    engine = tts.engine
+    assert isinstance(engine, Engine) and engine.style_voices is styles
+    sentence = "The lamp in the tower was still burning."
+    phonemes = engine.phonemize(sentence, "en")
+    ids = engine.tokens(phonemes)
+    assert len(ids) >= len(sentence.split()) and all(isinstance(i, int) for i in ids)
+    voice = tts.voice(None)
+    for audio in (engine.synthesize_phonemes(phonemes, voice), engine.synthesize(sentence, voice)):
+        errors, total = word_errors(sentence, transcriber.transcribe(audio, engine.sample_rate))
+        assert errors <= 1, (which, errors, total)
+    if not engine.native_pitch:
+        with pytest.raises(LimelightError) as err:
+            engine.synthesize(sentence, voice, pitch=2.0)
+        assert err.value.field == "decoder"
+
+
+def test_an_engine_without_style_voices_says_what_it_skipped(piper_tts):
+    script = ('<speak voice="An old sailor, gravelly" gender="male">Ahoy there. [sigh] '
+              'The tide is turning.</speak>')
+    perf = piper_tts.performer.perform(script, validate=False, seed=1)
+    notes = {n["field"]: n["reason"] for n in perf.metadata["not_applied"]}
+    assert "piper" in notes["voice"] and "piper" in notes["events"]  # designed voice, then the [sigh]
+    assert perf.metadata["voices"]["speaker1"]["name"] == "joe" and perf.duration_s > 1.5
+
+
 @pytest.mark.parametrize("word", ["x" * 2000, "abcdefghij" * 200, "supercalifragilistic" * 60])
 def test_a_word_too_long_for_one_call_is_cut_not_recursed(tts, word):
     from limelight.engine.kokoro import MAX_TOKENS
 
     engine = tts.engine
-    pieces = engine._fit(word, "en")
-    assert pieces and all(len(engine.tokens(p)) <= MAX_TOKENS for p in pieces)
+    pieces = engine.pieces(word, "en")
+    assert pieces and all(len(engine.tokens(phonemes)) <= MAX_TOKENS for _text, phonemes in pieces)
     if word.startswith("abcdefghij"):  # its phonemes exceed one call: this one used to recurse without end
         assert len(pieces) > 1

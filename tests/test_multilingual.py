@@ -7,6 +7,7 @@ only languages where it is a fair judge carry a threshold; every language's CER 
 from __future__ import annotations
 
 import pytest
+from conftest import TEXTS
 
 from limelight.check.wer import cer
 from limelight.errors import LimelightError
@@ -20,8 +21,8 @@ BARS = {"en": 0.05, "es": 0.15, "it": 0.10, "ja": 0.15, "fr": 0.10, "pt": 0.10}
 
 
 @pytest.fixture(scope="module")
-def rows(shared_dir):
-    lines = (shared_dir / "texts" / "multilingual_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+def rows():
+    lines = (TEXTS / "multilingual_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
     return [tuple(line.split("\t", 1)) for line in lines if line.strip()]
 
 

@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import TEXTS
 
+import limelight.perform
+from limelight import ChunkReport, Performer, PerformOptions
 from limelight.audio.loudness import integrated_lufs
+from limelight.check.retry import render_chunk, synthesize_chunk, variation
 from limelight.errors import LimelightError
-from limelight.perform import Performer
 from limelight.plan import CHUNK_MAX_S, SpeechChunk
 from limelight.script import parse
 
@@ -21,13 +24,13 @@ def performer():
     return Performer()
 
 
-def test_plan_keeps_every_chunk_under_15_seconds(performer, shared_dir):
-    texts = [(shared_dir / "texts" / "en_dev.txt").read_text()]
-    texts += [p.read_text() for p in sorted((shared_dir / "texts" / "scripts").glob("*.xml")) if "bad" not in p.name]
+def test_plan_keeps_every_chunk_under_15_seconds(performer):
+    texts = [(TEXTS / "en_dev.txt").read_text()]
+    texts += [p.read_text() for p in sorted((TEXTS / "scripts").glob("*.xml")) if "bad" not in p.name]
     long_sentence = "; and ".join(line.rstrip(".?!") for line in texts[0].splitlines() if line.strip()) + "."
     texts.append(long_sentence)
     for text in texts:
-        for item in performer._plan(performer._start(text, {"validate": False})):
+        for item in performer.plan(text, validate=False):
             if isinstance(item, SpeechChunk):
                 assert item.est_s <= CHUNK_MAX_S, (item.est_s, item.text[:60])
                 assert all(s.strip() for s in item.sentences)
@@ -62,9 +65,8 @@ def test_retry_improves_a_garbled_chunk(performer):
 
 
 def test_retries_vary_speed_style_and_split(performer):
-    run = performer._start("Hello there.", {"seed": 4})
-    voice = run.voices["speaker1"]
-    natural = [performer._variation(run, voice, 1.0, a) for a in range(4)]
+    voice = performer.pieces("Hello there.", seed=4).voices["speaker1"]
+    natural = [variation(voice, 1.0, a, seed=4, chunk_no=0) for a in range(4)]
     assert [round(s, 4) for _, s in natural] == [1.0, 0.93, 1.07, 0.93]
     assert natural[0][0] is voice
     styles = [v.style for v, _ in natural]
@@ -72,7 +74,7 @@ def test_retries_vary_speed_style_and_split(performer):
         assert np.abs(styles[a] - voice.style).max() > 0.01
         assert styles[a].dtype == np.float32 and styles[a].shape == voice.style.shape
     assert np.abs(styles[1] - styles[2]).max() > 0.01
-    fast = [round(s, 4) for _, s in (performer._variation(run, voice, 2.5, a) for a in range(4))]
+    fast = [round(s, 4) for _, s in (variation(voice, 2.5, a, seed=4, chunk_no=0) for a in range(4))]
     assert fast == [2.5, 1.75, 1.0, 0.93]  # far from natural: move back first, then alternate
 
 
@@ -92,12 +94,12 @@ def test_failing_chunk_retries_are_all_different(performer):
 @pytest.mark.parametrize("voice, n", [("jm_kumo", 4), ("jf_gongitsune", 2)])  # the male and female defaults
 def test_longest_planned_chunks_render_under_15_seconds(performer, voice, n):
     text = (Path(__file__).resolve().parents[1] / "bench" / "texts" / "chapter_2k.txt").read_text()
-    run = performer._start(text, {"validate": False, "seed": 1, "voice": voice})
-    chunks = [i for i in performer._plan(run) if isinstance(i, SpeechChunk) and len(i.sentences) > 1]
+    take = performer.pieces(text, validate=False, seed=1, voice=voice)
+    chunks = [i for i in take.plan if isinstance(i, SpeechChunk) and len(i.sentences) > 1]
     longest = sorted(chunks, key=lambda c: c.est_s, reverse=True)[:n]
     assert min(c.est_s for c in longest) > 11.5
     for chunk in longest:  # the plan alone, without the Performer's re-render safety net
-        audio = performer._synthesize(chunk, run.voices[chunk.speaker_id], chunk.speed)
+        audio, _words = synthesize_chunk(performer.engine, chunk, take.voices[chunk.speaker_id], chunk.speed)
         actual = len(audio) / performer.sample_rate
         assert actual <= CHUNK_MAX_S, (actual, chunk.est_s, chunk.text[:60])
         assert abs(actual - chunk.est_s) <= 0.15 * chunk.est_s, (actual, chunk.est_s)
@@ -105,18 +107,17 @@ def test_longest_planned_chunks_render_under_15_seconds(performer, voice, n):
 
 def test_chunk_rendered_too_long_is_refitted_under_15_seconds(performer, en_sentences):
     # A chunk whose estimate is wrong (12 s planned, ~16 s spoken): the Performer re-renders it a little faster.
-    run = performer._start("Hi.", {"validate": False, "seed": 1})
-    voice = run.voices["speaker1"]
+    voice = performer.pieces("Hi.", validate=False, seed=1).voices["speaker1"]
     sentences = tuple(sorted(en_sentences, key=len)[:4])
     chunk = SpeechChunk(index=0, sentences=sentences, written=" ".join(sentences), speaker_id="speaker1",
                         direction=None, language="en", speed=1.0, est_s=12.0, line=1, col=1)
-    natural = len(performer._synthesize(chunk, voice, 1.0)) / 24000
+    natural = len(synthesize_chunk(performer.engine, chunk, voice, 1.0)[0]) / 24000
     assert natural > 15.5
     chunk = replace(chunk, speed=round(natural / 16.2, 3))  # so that it comes out ~16.2 s long
-    audio, report = performer._speak(run, chunk)
-    assert len(audio) / 24000 <= CHUNK_MAX_S and report["duration_s"] <= CHUNK_MAX_S
-    assert report["duration_s"] > 13.5  # sped up a little, not cut
-    assert report["attempt_variations"][0]["speed"] > chunk.speed
+    report = render_chunk(performer.engine, chunk, voice, PerformOptions(validate=False, seed=1), seed=1)
+    assert len(report.audio) / 24000 <= CHUNK_MAX_S and report.duration_s <= CHUNK_MAX_S
+    assert report.duration_s > 13.5  # sped up a little, not cut
+    assert report.attempt_variations[0]["speed"] > chunk.speed
 
 
 def test_paragraph_break_is_a_longer_pause(performer):
@@ -133,19 +134,19 @@ def test_paragraph_break_is_a_longer_pause(performer):
 
 
 def test_perform_to_file_plans_and_sets_up_once(performer, tmp_path, monkeypatch):
-    calls = {"start": 0, "plan": 0}
-    start, make_plan = performer._start, performer._make_plan
+    calls = {"start": 0, "plan": 0}  # casting is the set-up (seed, cloning, design); planning phonemises
+    cast, plan = limelight.perform.cast_voices, limelight.perform.plan_script
 
-    def counted_start(*args):
+    def counted_cast(*args, **kw):
         calls["start"] += 1
-        return start(*args)
+        return cast(*args, **kw)
 
-    def counted_plan(*args):
+    def counted_plan(*args, **kw):
         calls["plan"] += 1
-        return make_plan(*args)
+        return plan(*args, **kw)
 
-    monkeypatch.setattr(performer, "_start", counted_start)
-    monkeypatch.setattr(performer, "_make_plan", counted_plan)
+    monkeypatch.setattr(limelight.perform, "cast_voices", counted_cast)
+    monkeypatch.setattr(limelight.perform, "plan_script", counted_plan)
     seen = []
     meta = performer.perform_to_file("A title\n\nFirst sentence. Second one.", tmp_path / "a.wav",
                                      progress=lambda done, total: seen.append((done, total)), validate=False)
@@ -236,3 +237,36 @@ def test_loudness_helper_measures():
     tone = 0.1 * np.sin(2 * np.pi * 440 * t)
     assert integrated_lufs(tone * 2, sr) - integrated_lufs(tone, sr) == pytest.approx(6.02, abs=0.05)
     assert parse("Hi.").source_is_markup is False
+
+
+def test_pieces_stream_typed_reports_that_add_up_to_perform(performer):
+    script = ('<speak voice="calm" gender="female">First line here. <pause seconds="0.5"/> [sigh] '
+              '<action>whispering</action> Second line, softly now.</speak>')
+    options = PerformOptions(validate=False, seed=9)
+    take = performer.pieces(script, options)
+    assert take.total == len([i for i in take.plan if not isinstance(i, limelight.perform.SceneItem)])
+    pieces = list(take)
+    assert all(isinstance(p, ChunkReport) for p in pieces) and len(pieces) == take.total
+    assert [p.kind for p in pieces] == ["speech", "pause", "event", "speech"]
+    for a, b in zip(pieces, pieces[1:], strict=False):
+        assert b.start_s == pytest.approx(a.end_s, abs=1e-3)  # contiguous on the voice track
+    speech = [p for p in pieces if p.kind == "speech"]
+    assert speech[1].direction is not None and speech[1].direction.register == "whisper"
+    assert pieces[2].text == "sigh" and pieces[1].reason == "pause"
+    perf = take.finish(np.concatenate([p.audio for p in pieces]))
+    assert [c["start_s"] for c in perf.metadata["chunks"]] == [p.start_s for p in speech]
+    assert perf.metadata["chunks"] == [p.as_dict() for p in speech]
+    again = performer.perform(script, options)  # the same seed through perform: the same samples
+    np.testing.assert_array_equal(again.audio, perf.audio)
+
+
+def test_options_object_and_keywords_agree(performer):
+    base = PerformOptions(validate=False, seed=3, pace=1.2)
+    a = performer.perform("Options by object.", base)
+    b = performer.perform("Options by object.", validate=False, seed=3, pace=1.2)
+    c = performer.perform("Options by object.", PerformOptions(validate=False, seed=3), pace=1.2)
+    np.testing.assert_array_equal(a.audio, b.audio)
+    np.testing.assert_array_equal(a.audio, c.audio)
+    with pytest.raises(LimelightError) as err:
+        performer.perform("Hi.", base, pase=1.0)
+    assert err.value.field == "pase"

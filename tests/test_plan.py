@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TEXTS
 
 from limelight.plan import (
     CHUNK_MAX_S,
@@ -44,10 +45,10 @@ def test_target_leaves_room_for_the_measured_spread():
     assert CHUNK_TARGET_S * 1.14 < CHUNK_MAX_S
 
 
-def test_plan_of_dev_text_and_chapter_stays_under_target(performer, shared_dir):
-    texts = [(shared_dir / "texts" / "en_dev.txt").read_text(), (BENCH_TEXTS / "chapter_2k.txt").read_text()]
+def test_plan_of_dev_text_and_chapter_stays_under_target(performer):
+    texts = [(TEXTS / "en_dev.txt").read_text(), (BENCH_TEXTS / "chapter_2k.txt").read_text()]
     for text in texts:
-        chunks = [i for i in performer._plan(performer._start(text, {"validate": False})) if isinstance(i, SpeechChunk)]
+        chunks = [i for i in performer.plan(text, validate=False) if isinstance(i, SpeechChunk)]
         assert len(chunks) > 10
         for chunk in chunks:
             assert chunk.est_s <= CHUNK_TARGET_S, (chunk.est_s, chunk.text[:60])

@@ -194,10 +194,10 @@ def test_full_pool_answers_429_at_once_with_retry_after() -> None:
             time.sleep(0.02)
         for path, body in (("/generate", {"prompt": "Hi.", "validate": False}),
                            ("/v1/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "Hi."})):
-            t0 = time.monotonic()
             r = httpx.post(f"{url}{path}", json=body, timeout=30)
             assert r.status_code == 429, (path, r.text)
-            assert time.monotonic() - t0 < 2.0  # refused at once, never queued behind the busy worker
+            # refused at once, never queued: the busy worker is still on its job when the answer comes
+            assert holder.is_alive() and httpx.get(f"{url}/health").json()["in_flight"] >= 1
             assert int(r.headers["retry-after"]) >= 1 and r.json()["error"]["code"] == "busy"
         holder.join(timeout=300)
         assert busy["status"] == 200

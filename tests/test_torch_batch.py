@@ -28,7 +28,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed (optional extra 'gpu')")
 pytest.importorskip("onnx", reason="onnx is not installed (optional extra 'gpu')")
 
-from limelight.engine.cuda import TorchKokoroEngine  # noqa: E402
+from limelight.engine.torch_engine import TorchKokoroEngine  # noqa: E402
 from limelight.engine.torch_kokoro import ops  # noqa: E402
 from limelight.engine.torch_kokoro.batch import BatchOptions, BatchSynthesizer, Utterance, plan_batches  # noqa: E402
 from limelight.engine.torch_kokoro.model import expand_to_frames  # noqa: E402

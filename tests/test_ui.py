@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TEXTS
 
+from limelight import PerformOptions
 from limelight.errors import LimelightError, ScriptError
 from limelight.script import parse
 from limelight.ui import errors
 from limelight.ui.examples import EMBEDDED, load_examples
 from limelight.ui.report import HEADERS, chunk_rows, summary_markdown
-from limelight.ui.take import TakeDone, TakeProgress, run_take, streams_chunks
+from limelight.ui.take import TakeDone, TakeProgress, run_take
 
 TWO_CHUNKS = ('<speak voice="jm_kumo" gender="male">Good morning.\n<action>Whispering.</action>\n'
               'Keep your voice down.</speak>')
@@ -40,8 +42,8 @@ def test_embedded_examples_are_valid_scripts():
         assert script.segments, example.name
 
 
-def test_shared_examples_load_after_the_embedded_ones(shared_dir):
-    examples = load_examples(shared_dir / "texts" / "scripts")
+def test_shared_examples_load_after_the_embedded_ones():
+    examples = load_examples(TEXTS / "scripts")
     names = [e.name for e in examples]
     assert names[: len(EMBEDDED)] == [e.name for e in EMBEDDED]
     assert "storm" in names and "bad unclosed" in names
@@ -49,8 +51,8 @@ def test_shared_examples_load_after_the_embedded_ones(shared_dir):
     assert storm.text.startswith("<speak") and storm.source.endswith("storm.xml")
 
 
-def test_script_error_quotes_the_line_with_a_caret(shared_dir):
-    text = (shared_dir / "texts" / "scripts" / "bad_unclosed.xml").read_text()
+def test_script_error_quotes_the_line_with_a_caret():
+    text = (TEXTS / "scripts" / "bad_unclosed.xml").read_text()
     with pytest.raises(ScriptError) as info:
         parse(text)
     assert errors.place_of(info.value) == errors.SCRIPT
@@ -77,7 +79,6 @@ def test_errors_go_to_the_box_of_their_field(performer):
 
 
 def test_take_streams_each_chunk_and_adds_up_to_the_performance(take, performer):
-    assert streams_chunks(performer)
     progress = [e for e in take if isinstance(e, TakeProgress)]
     done = take[-1]
     assert isinstance(done, TakeDone) and sum(isinstance(e, TakeDone) for e in take) == 1
@@ -90,14 +91,12 @@ def test_take_streams_each_chunk_and_adds_up_to_the_performance(take, performer)
     assert chunks[1]["direction"]["register"] == "whisper"
 
 
-def test_take_without_stage_hooks_falls_back_to_one_perform(performer):
-    class PublicOnly:  # the real Performer, seen only through its public method
-        def __init__(self, inner):
-            self.perform = inner.perform
-
-    events = list(run_take(PublicOnly(performer), "One short line.", validate=False, seed=3))
+def test_take_takes_an_options_object_and_matches_perform(performer):
+    options = PerformOptions(validate=False, seed=3)
+    events = list(run_take(performer, "One short line.", options))
     assert [type(e) for e in events] == [TakeProgress, TakeDone]
     assert np.array_equal(events[0].audio, events[1].performance.audio) and events[0].done == 1
+    assert np.array_equal(events[1].performance.audio, performer.perform("One short line.", options).audio)
 
 
 def test_a_scene_take_arrives_mixed_with_its_stems(performer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from conftest import dev_clip
 from limelight.check.speaker import cosine, embed_speaker
 from limelight.errors import AudioInputError
 from limelight.voice import Voice
-from limelight.voice.clone import clone_model, clone_voice
+from limelight.voice.clone import clone_voice
 from limelight.voice.space import style_space
 
 SENTENCE = "Could you tell me how far it is from here to the nearest train station?"
@@ -25,16 +24,26 @@ def target(shared_dir: Path) -> dict[str, object]:
     return {"ref": ref, "others": others}
 
 
-def test_clone_is_fast_and_well_formed(tts, target: dict) -> None:
-    """Under a second of CPU, the colour's one calibration sentence included (the engine is loaded already)."""
+def test_clone_is_well_formed_and_hears_one_sentence(tts, target: dict) -> None:
+    """The colour's calibration is one synthesized sentence: the work is bounded by engine calls, not seconds
+    (its CPU time, beside the engine's, is in ``bench/cpu_costs.py``)."""
     audio, sr = target["ref"]
-    clone_model()  # data load is a one-off per process
-    tts.engine.synthesize("Warm up.", tts.voices()["jm_kumo"])
-    t_cpu, t_wall = time.process_time(), time.perf_counter()
-    voice = clone_voice(audio, sr, "speaker3005", engine=tts.engine)
-    cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
-    assert cpu < 1.0, f"clone took {cpu:.2f} s of CPU"
-    assert wall < 5.0  # the shared test machine may be busy; CPU time is the real budget
+    calls: list[str] = []
+
+    class Counted:  # the real engine, counting what the clone asks it to say
+        def __getattr__(self, name: str) -> object:
+            return getattr(tts.engine, name)
+
+        def synthesize(self, text: str, *args: object, **kw: object) -> np.ndarray:
+            calls.append(text)
+            return tts.engine.synthesize(text, *args, **kw)
+
+        def synthesize_phonemes(self, phonemes: str, *args: object, **kw: object) -> np.ndarray:
+            calls.append(phonemes)
+            return tts.engine.synthesize_phonemes(phonemes, *args, **kw)
+
+    voice = clone_voice(audio, sr, "speaker3005", engine=Counted())
+    assert len(calls) == 1, calls
     assert isinstance(voice, Voice) and voice.style.shape == (510, 256) and voice.source == "cloned"
     assert np.isfinite(voice.style).all()
     v = np.asarray(voice.meta["vector"], np.float32)

@@ -1,10 +1,12 @@
 """`Limelight`: plain text in, speech out — the small API most users start with.
 
-Text is normalised, split into sentences, and each sentence is synthesised on its own; sentences are joined
-with a fixed pause. Each sentence leaves through `limelight.audio.master` (loudness to -20 LUFS, true peak under
--1 dBTP), the same finishing stage the Performer's chunks go through, so the API never clips. `infer_stream`
-yields exactly the pieces `infer` concatenates, so streamed and offline audio are the same samples
-(the Kokoro engine is deterministic).
+A thin facade over a `Performer` (one engine load, shared with it: ``tts.performer`` performs scripts with the
+same models). Text is normalised, split into sentences, and each sentence is synthesised on its own; sentences
+are joined with the planner's sentence pause. Each sentence leaves through `limelight.audio.master` (loudness
+to -20 LUFS, true peak under -1 dBTP), the same finishing stage the Performer's pieces go through, so the API
+never clips. `infer_stream` yields exactly the pieces `infer` concatenates, so
+streamed and offline audio are the same samples (the Kokoro engine is deterministic). Voices are the
+Performer's: shipped plus the user's library (`available_voices`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import numpy as np
 from .audio.master import master
 from .audio.output import output_spec, write_audio
 from .audio.wav import check_writable
-from .engine import load_engine
+from .engine import Engine
 from .errors import LimelightError
+from .perform import Performer
+from .plan.chunks import SENTENCE_PAUSE_S
 from .text.normalize import normalize
 from .text.sentences import split_sentences
 from .voice import Voice, resolve_voice
-
-SENTENCE_PAUSE_S = 0.25
+from .voice.cast import available_voices
 
 
 class Limelight:
@@ -35,26 +38,22 @@ class Limelight:
     """
 
     def __init__(self, engine: str = "kokoro", device: str = "cpu", model: str | None = None,
-                 threads: int | None = None, decoder: str | None = None) -> None:
-        self.engine = load_engine(engine, model=model, device=device, threads=threads, decoder=decoder)
-        self.sample_rate: int = self.engine.sample_rate
+                 threads: int | None = None, decoder: str | None = None, performer: Performer | None = None) -> None:
+        """Load the engine (or use ``performer``'s, so a Limelight and a Performer share one set of models)."""
+        self.performer = performer or Performer(engine=engine, device=device, model=model, threads=threads,
+                                                decoder=decoder)
+        self.engine: Engine = self.performer.engine
+        self.sample_rate: int = self.performer.sample_rate
 
     def voices(self) -> dict[str, Voice]:
-        """Shipped voices plus the user's saved library voices (Kokoro only: library voices are style tables)."""
-        voices = dict(self.engine.voices())
-        if self.engine.name == "kokoro":
-            try:
-                from .voice.library import VoiceLibrary
-            except ImportError:
-                return voices
-            voices.update({v.name: v for v in VoiceLibrary().list()})
-        return voices
+        """Shipped voices plus the user's saved library voices (for engines that speak style tables)."""
+        return available_voices(self.engine)
 
     def voice(self, spec: str | Voice | None = None) -> Voice:
         """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices; with Kokoro,
         words that name no voice ("A deep old man, slow") design one (`limelight.voice.option`)."""
         available = self.voices()
-        if isinstance(spec, str) and self.engine.name == "kokoro":
+        if isinstance(spec, str) and self.engine.style_voices:
             from .voice.option import voice_option
 
             spec = voice_option(spec, None, available)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import LimelightError
+
+if TYPE_CHECKING:
+    from .options import PerformOptions
 
 EXIT_USER_ERROR = 2
 EXIT_VALIDATION_FAILED = 3  # the file was written, but chunks failed the Whisper check (--validate)
@@ -87,12 +91,12 @@ def _cmd_say(args: argparse.Namespace) -> int:
         bar.refresh()
 
     if args.stems:
-        perf = performer.perform(text, **options)
+        perf = performer.perform(text, options)
         perf.write(args.output, spec)
         _write_stems(perf, args.output)
         meta = perf.metadata
     else:
-        meta = performer.perform_to_file(text, args.output, progress=progress, output=spec, **options)
+        meta = performer.perform_to_file(text, args.output, progress=progress, options=options, output=spec)
     if bar is not None:
         bar.close()
     if args.subtitles:
@@ -120,16 +124,15 @@ def _cmd_say(args: argparse.Namespace) -> int:
     return EXIT_VALIDATION_FAILED if failures else 0
 
 
-def _perform_options(args: argparse.Namespace, performer: object = None) -> dict[str, object]:
-    options: dict[str, object] = {
-        "voice": args.voice, "speed": args.speed, "pace": args.pace, "seed": args.seed,
-        "validate": args.validate, "background_sfx": args.background_sfx, "language": args.language,
-    }
-    if args.voice and performer is not None:
-        options["voice"] = _voice(args, performer)
-    if args.reference:
-        options["reference"] = args.reference
-    return options
+def _perform_options(args: argparse.Namespace, performer: object = None) -> PerformOptions:
+    """The command line's options as the one options object every front end builds (with ``performer``, a
+    --voice that describes a voice is designed here, with --gender)."""
+    from .options import perform_options
+
+    voice = _voice(args, performer) if args.voice and performer is not None else args.voice
+    return perform_options(voice=voice, speed=args.speed, pace=args.pace, seed=args.seed,
+                           validate=args.validate, background_sfx=args.background_sfx, language=args.language,
+                           reference=args.reference or None)
 
 
 def _voice(args: argparse.Namespace, performer: object) -> object:
@@ -166,8 +169,7 @@ def _explain(text: str, args: argparse.Namespace) -> int:
     from .perform import Performer
 
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
-    rows = performer.explain(text, **{k: v for k, v in _perform_options(args, performer).items()
-                                      if k != "validate"})
+    rows = performer.explain(text, _perform_options(args, performer))
     print(f"{'#':>3} {'kind':7} {'where':7} {'speaker/voice':22} {'what':44} direction")
     for i, row in enumerate(rows):
         kind = row["kind"]
@@ -292,6 +294,11 @@ def _cmd_design(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        from .serve.ray_serve import run_ray_serve
+
+        run_ray_serve(args)
+        return 0
     from .serve import run_server
     from .serve.settings import from_arguments
 
@@ -371,7 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
     add_serve_arguments(serve)
+    from .serve.ray_serve import add_arguments as add_ray_serve_arguments
+
+    add_ray_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
+
+    from .batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
 
     ui = sub.add_parser("ui", help="run the web studio (Gradio)")
     ui.add_argument("--host", default="127.0.0.1")

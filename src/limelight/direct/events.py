@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from math import gcd
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -28,6 +29,10 @@ from scipy.signal import butter, iirpeak, lfilter, resample_poly, sosfilt
 from ..script.events import KNOWN_EVENTS
 from .direction import Direction
 from .dsp import apply_direction, compress, limit, reshape_pitch, shaped_noise, tilt, track_f0
+
+if TYPE_CHECKING:  # typing only: importing the engine package would load onnxruntime for the DSP alone
+    from ..engine.base import Engine
+    from ..voice import Voice
 
 # --------------------------------------------------------------------------------------- breaths ---
 BREATH_KINDS = ("inhale", "exhale")
@@ -134,16 +139,16 @@ def parse_manner(text: str | None) -> Manner:
 class _Ctx:
     """What every renderer needs: where to get the voice's sounds, the rate, randomness and manner."""
 
-    voice: object
+    voice: Voice
     sr: int
-    engine: object
+    engine: Engine
     rng: np.random.Generator
     manner: Manner
 
     def vocal(self, phonemes: str, speed: float = 1.0) -> np.ndarray:
         """The voice saying ``phonemes`` (cached per voice), at ``self.sr``, float64."""
         audio = _vocal_cached(self.engine, self.voice, phonemes, float(np.clip(speed, 0.3, 3.0)))
-        rate = int(getattr(self.engine, "sample_rate", self.sr))
+        rate = int(self.engine.sample_rate)
         if rate != self.sr:
             g = gcd(rate, self.sr)
             audio = resample_poly(audio, self.sr // g, rate // g)
@@ -164,7 +169,7 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 96
 
 
-def _vocal_cached(engine: object, voice: object, phonemes: str, speed: float) -> np.ndarray:
+def _vocal_cached(engine: Engine, voice: Voice, phonemes: str, speed: float) -> np.ndarray:
     """Vocalisations repeat (every [laugh] of a speaker starts from the same syllables): synthesise once."""
     style = np.ascontiguousarray(getattr(voice, "style", np.zeros(1)))
     key = (id(engine), getattr(voice, "name", ""), hashlib.blake2b(style.tobytes(), digest_size=8).hexdigest(),
@@ -174,7 +179,7 @@ def _vocal_cached(engine: object, voice: object, phonemes: str, speed: float) ->
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    audio = np.asarray(engine.synthesize_phonemes(phonemes, voice, speed), np.float32)  # type: ignore[attr-defined]
+    audio = np.asarray(engine.synthesize_phonemes(phonemes, voice, speed), np.float32)
     audio.setflags(write=False)
     with _CACHE_LOCK:
         _CACHE[key] = audio
@@ -567,7 +572,7 @@ VOICE_MADE_EVENTS: tuple[str, ...] = tuple(name for name, r in _RECIPES.items() 
 """Events built from the speaker's synthesised syllables (the rest are shaped noise and clicks)."""
 
 
-def render_event(event: str, voice: object, sr: int, engine: object, rng: np.random.Generator | None = None,
+def render_event(event: str, voice: Voice, sr: int, engine: Engine, rng: np.random.Generator | None = None,
                  manner: str | None = None) -> np.ndarray:
     """Render a canonical event (a key of ``KNOWN_EVENTS``) as float32 audio at ``sr``.
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..script.model import EventSegment, PauseSegment, SceneSegment, Script, SoundSegment, TextSegment
 from ..text.normalize import normalize
 from ..text.sentences import split_long, split_sentences
+
+if TYPE_CHECKING:  # typing only: the plan stage needs no embedder (``direct`` loads it on first use)
+    from ..direct.direction import Direction
+    from ..voice import Voice
 
 CHUNK_MAX_S = 15.0  # hard bound on a chunk's actual duration
 CHUNK_TARGET_S = 13.0  # what the plan aims for (estimated seconds); see the module docstring
@@ -53,7 +57,7 @@ class SpeechChunk:
     sentences: tuple[str, ...]
     written: str
     speaker_id: str
-    direction: Any  # limelight.direct.Direction | None (kept loose so the plan stage needs no embedder)
+    direction: Direction | None  # None: neutral delivery
     language: str
     speed: float
     est_s: float
@@ -102,10 +106,10 @@ def estimate_seconds(n_tokens: int, speed: float, rate: float = TOKENS_PER_SECON
     return n_tokens / (rate * max(speed, 1e-3))
 
 
-def voice_tokens_per_second(voice: Any) -> float:
+def voice_tokens_per_second(voice: Voice) -> float:
     """How many phoneme tokens/s ``voice`` speaks at speed 1: measured for the shipped voices; for any other
     voice (designed, cloned, blended) the slowest shipped rate, so its estimates err long, never short."""
-    if getattr(voice, "source", "shipped") == "shipped" and getattr(voice, "name", None) in VOICE_TOKENS_PER_SECOND:
+    if voice.source == "shipped" and voice.name in VOICE_TOKENS_PER_SECOND:
         return VOICE_TOKENS_PER_SECOND[voice.name]
     return min(VOICE_TOKENS_PER_SECOND.values())
 
@@ -117,7 +121,8 @@ class _Builder:
     items: list[PlanItem] = field(default_factory=list)
     index: int = 0
 
-    def add_text(self, seg: TextSegment, direction: Any, speed: float, rate: float = TOKENS_PER_SECOND) -> None:
+    def add_text(self, seg: TextSegment, direction: Direction | None, speed: float,
+                 rate: float = TOKENS_PER_SECOND) -> None:
         spoken = normalize(seg.text, seg.language)
         pieces: list[tuple[str, float]] = []
         for sentence in split_sentences(spoken):
@@ -150,7 +155,8 @@ class _Builder:
                 out.extend(self._fit(piece, language, speed, rate))
         return out
 
-    def _emit(self, group: list[str], seconds: float, seg: TextSegment, direction: Any, speed: float) -> None:
+    def _emit(self, group: list[str], seconds: float, seg: TextSegment, direction: Direction | None,
+              speed: float) -> None:
         self.items.append(SpeechChunk(index=self.index, sentences=tuple(group), written=seg.text,
                                       speaker_id=seg.speaker_id, direction=direction, language=seg.language,
                                       speed=speed, est_s=round(seconds, 3), line=seg.line, col=seg.col))
@@ -158,8 +164,8 @@ class _Builder:
 
 
 def plan_script(script: Script, *, count_tokens: Callable[[str, str], int],
-                direction_for: Callable[[TextSegment], Any] | None = None,
-                speed_for: Callable[[Any], float] | None = None, max_s: float = CHUNK_TARGET_S,
+                direction_for: Callable[[TextSegment], Direction | None] | None = None,
+                speed_for: Callable[[Direction | None], float] | None = None, max_s: float = CHUNK_TARGET_S,
                 rate_for: Callable[[TextSegment], float] | None = None) -> list[PlanItem]:
     """Lay the script out in time order.
 
@@ -175,13 +181,13 @@ def plan_script(script: Script, *, count_tokens: Callable[[str, str], int],
         if isinstance(seg, TextSegment):
             direction = direction_for(seg) if direction_for else None
             speed = speed_for(direction) if speed_for else 1.0
-            before = float(getattr(direction, "pause_before", 0.0) or 0.0)
+            before = direction.pause_before if direction is not None else 0.0
             if before > 0:
                 builder.items.append(SilenceItem(before, reason="direction"))
-            if getattr(direction, "breath_before", False):
+            if direction is not None and direction.breath_before:
                 builder.items.append(EventItem("inhale", seg.speaker_id, None, seg.line, seg.col))
             builder.add_text(seg, direction, speed, rate_for(seg) if rate_for else TOKENS_PER_SECOND)
-            after = float(getattr(direction, "pause_after", 0.0) or 0.0)
+            after = direction.pause_after if direction is not None else 0.0
             if after > 0:
                 builder.items.append(SilenceItem(after, reason="direction"))
         elif isinstance(seg, ParagraphBreak):

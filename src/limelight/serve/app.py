@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from .. import __version__
+from ..perform import Performer
 from .docs import install_docs, offline_assets
 from .errors import install_error_handlers
 from .middleware import ApiKeyAuth, BodySizeLimit, DrainGate
@@ -31,7 +31,7 @@ A busy server answers 429 with `Retry-After` at once; it never holds a request i
 """
 
 
-def create_app(settings: Settings | None = None, performer: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, performer: Performer | None = None) -> FastAPI:
     """Build the app. ``performer`` (a loaded `limelight.Performer`) is shared by all workers; without one,
     the app loads it at startup from ``settings.engine``."""
     settings = settings or Settings.from_env()

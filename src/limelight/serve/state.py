@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from functools import lru_cache
-from typing import Any
 
 from fastapi import Request
 
 from ..limits import JobLimits
+from ..perform import Performer
 from .observe import Metrics
 from .pool import WorkerPool
 from .reference import FetchPolicy, ReferenceFetcher
@@ -25,7 +25,7 @@ log = logging.getLogger("limelight.serve")
 
 
 class ServerState:
-    def __init__(self, settings: Settings, performer: Any = None) -> None:
+    def __init__(self, settings: Settings, performer: Performer | None = None) -> None:
         self.settings = settings
         self._performer = performer
         self._lock = threading.Lock()
@@ -40,7 +40,7 @@ class ServerState:
             min_s=settings.reference_min_s, max_s=settings.reference_max_s))
 
     @property
-    def performer(self) -> Any:
+    def performer(self) -> Performer:
         with self._lock:
             if self._performer is None:
                 self._performer = shared_performer(self.settings.engine)
@@ -125,10 +125,8 @@ def clean_library_temps() -> None:
 
 
 @lru_cache(maxsize=4)
-def shared_performer(engine: str) -> Any:
+def shared_performer(engine: str) -> Performer:
     """One `Performer` per engine per process: apps built in the same process share the loaded models."""
-    from ..perform import Performer
-
     return Performer(engine=engine)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..audio.wav import write_wav
 from ..errors import LimelightError
+from ..options import PerformOptions, perform_options
 from ..voice import Voice
 from . import errors, player, voices
 from .layout import AUTO_LANGUAGE, Widgets
@@ -92,13 +93,13 @@ class Studio:
         return out
 
     def _options(self, voice_key: str, session: dict[str, Voice], pace: float, speed: float, seed: float | None,
-                 validate: bool, min_match_ratio: float, background_sfx: bool, language: str) -> dict[str, Any]:
+                 validate: bool, min_match_ratio: float, background_sfx: bool, language: str) -> PerformOptions:
         if seed is None:
             raise LimelightError("seed must be a whole number (-1 for random)", field="seed")
-        return {"voice": voices.resolve_choice(voice_key, self.shipped, self.tools, session), "pace": float(pace),
-                "speed": float(speed), "seed": int(seed), "validate": bool(validate),
-                "min_match_ratio": float(min_match_ratio), "background_sfx": bool(background_sfx),
-                "language": None if language in (None, "", AUTO_LANGUAGE) else language}
+        return perform_options(
+            voice=voices.resolve_choice(voice_key, self.shipped, self.tools, session), pace=float(pace),
+            speed=float(speed), seed=int(seed), validate=bool(validate), min_match_ratio=float(min_match_ratio),
+            background_sfx=bool(background_sfx), language=None if language in (None, "", AUTO_LANGUAGE) else language)
 
     def _voice_dropdown(self, session: dict[str, Voice], selected: str | None = None) -> Any:
         choices = voices.voice_choices(self.shipped, self.tools, session)
@@ -120,7 +121,7 @@ class Studio:
         try:
             options = self._options(voice_key, session, pace, speed, seed, validate, min_match_ratio,
                                     background_sfx, language)
-            for event in run_take(self.performer, script, **options):
+            for event in run_take(self.performer, script, options):
                 if isinstance(event, TakeProgress):
                     progress((event.done, max(event.total, 1)), desc="chunks")
                     update: dict[Any, Any] = {w.status: f"Chunk {event.done} of {event.total} done "
@@ -160,7 +161,7 @@ class Studio:
         try:
             options = self._options(voice_key, session, pace, speed, seed, validate, min_match_ratio,
                                     background_sfx, language)
-            rows = self.performer.explain(script, **options)
+            rows = self.performer.explain(script, options)
         except Exception as exc:  # noqa: BLE001
             return {**self._error(exc, script), self.w.plan: None}
         table = []

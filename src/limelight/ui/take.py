@@ -1,11 +1,8 @@
 """One take: a script performed chunk by chunk, with progress and audio as each chunk finishes.
 
-The studio needs three things at once that `Performer`'s public methods give separately: audio as it is made
-(`stream`), the per-chunk report and stems (`perform`), and a count for the progress bar. `run_take` drives
-the Performer's own stages (`_start` → `_render` → `_mix` → `_metadata`, the same sequence `perform` runs) so a
-take is synthesized once. That leans on the Performer's internal stage methods; if a future Performer lacks
-them, the take falls back to one `perform` call: slower to first sound, never wrong. (A public
-`Performer` method yielding pieces with their reports would remove the coupling.)
+The studio needs three things at once: audio as it is made, the per-chunk report and stems, and a count for
+the progress bar. `Performer.pieces` gives all three (a `Take` knows its plan before rendering, yields a
+`ChunkReport` per piece, and mixes and reports at the end), so a take is synthesized once.
 """
 
 from __future__ import annotations
@@ -17,10 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..perform import Performance
-from ..plan import SpeechChunk
-
-_STAGES = ("_start", "_plan", "_render", "_mix", "_metadata", "_needs_mix")
+from ..options import PerformOptions
+from ..perform import Performance, Performer
 
 
 @dataclass(frozen=True)
@@ -41,45 +36,33 @@ class TakeDone:
     performance: Performance
 
 
-def streams_chunks(performer: Any) -> bool:
-    """Whether this performer exposes the stages a streamed take needs."""
-    return all(callable(getattr(performer, name, None)) for name in _STAGES)
-
-
-def run_take(performer: Any, script: str, **options: Any) -> Iterator[TakeProgress | TakeDone]:
+def run_take(performer: Performer, script: str, options: PerformOptions | None = None,
+             **kw: Any) -> Iterator[TakeProgress | TakeDone]:
     """Perform ``script``; yield a TakeProgress per finished speech chunk, then one TakeDone.
 
     Options are `Performer.perform`'s. User errors (LimelightError) are raised before any audio is made when
-    the script or an option is invalid, since `_start` parses and validates everything first.
+    the script or an option is invalid, since `Performer.pieces` parses and validates everything first.
     """
     t0 = time.perf_counter()
-    if not streams_chunks(performer):
-        perf = performer.perform(script, **options)
-        n = len(perf.metadata.get("chunks", []))
-        yield TakeProgress(perf.audio, None, n, n, time.perf_counter() - t0)
-        yield TakeDone(perf)
-        return
-    run = performer._start(script, options)
-    total = sum(1 for item in performer._plan(run) if isinstance(item, SpeechChunk))
-    hold = bool(performer._needs_mix(run))  # the scene mix needs the whole voice track before any output
+    take = performer.pieces(script, options, **kw)
+    hold = take.needs_mix  # the scene mix needs the whole voice track before any output
     pieces: list[np.ndarray] = []
     pending: list[np.ndarray] = []
     done = 0
-    for piece in performer._render(run):
+    for piece in take:
         pieces.append(piece.audio)
         pending.append(piece.audio)
-        if piece.chunk is None:
+        if piece.kind != "speech":
             continue  # pauses and events travel with the next speech chunk: fewer, larger updates
         done += 1
         out = _join([]) if hold else _join(pending)
         pending = []
-        yield TakeProgress(out, piece.chunk, done, total, time.perf_counter() - t0)
-    audio, stems = performer._mix(run, _join(pieces))
-    tail = audio if hold else _join(pending)
+        yield TakeProgress(out, piece.as_dict(), done, take.speech_total, time.perf_counter() - t0)
+    perf = take.finish(_join(pieces))
+    tail = perf.audio if hold else _join(pending)
     if tail.size:
-        yield TakeProgress(tail, None, done, total, time.perf_counter() - t0)
-    metadata = performer._metadata(run, len(audio), t0)
-    yield TakeDone(Performance(audio=audio, sample_rate=performer.sample_rate, metadata=metadata, stems=stems))
+        yield TakeProgress(tail, None, done, take.speech_total, time.perf_counter() - t0)
+    yield TakeDone(perf)
 
 
 def _join(parts: list[np.ndarray]) -> np.ndarray:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from ...audio.output import encode_audio, output_spec
 from ...check.report import header_value
 from ...errors import LimelightError
+from ...options import perform_options
 from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..jsonable import jsonable
 from ..reference import ReferenceAudio
@@ -55,11 +56,10 @@ async def generate(req: GenerateRequest, request: Request, response: Response,
     settings = state.settings
     check_prompt_length(req.prompt, settings.max_prompt_chars, "prompt")
     check_output_estimate(req.prompt, settings.max_audio_s, "prompt")
-    options: dict[str, Any] = {
-        "background_sfx": req.background_sfx, "validate": req.validate_, "seed": req.seed, "pace": req.pace,
-        "min_match_ratio": req.min_match_ratio, "skip_vc": req.skip_vc, "vc_steps": req.vc_steps,
-        "vc_cfg_rate": req.vc_cfg_rate, "mode": req.mode, "language": req.language, "voice": req.voice,
-    }
+    options = perform_options(
+        background_sfx=req.background_sfx, validate=req.validate_, seed=req.seed, pace=req.pace,
+        min_match_ratio=req.min_match_ratio, skip_vc=req.skip_vc, vc_steps=req.vc_steps,
+        vc_cfg_rate=req.vc_cfg_rate, mode=req.mode, language=req.language, voice=req.voice)
 
     spec = output_spec(format=req.output_format, sample_rate=req.sample_rate, channels=req.channels)
 
@@ -67,7 +67,7 @@ async def generate(req: GenerateRequest, request: Request, response: Response,
         ref: ReferenceAudio | None = None
         if req.reference_voice_url is not None:
             ref = state.fetcher.fetch(req.reference_voice_url)  # off the event loop, inside a worker slot
-        perf = state.performer.perform(req.prompt, reference=(ref.audio, ref.sample_rate) if ref else None, **options)
+        perf = state.performer.perform(req.prompt, options, reference=(ref.audio, ref.sample_rate) if ref else None)
         metadata = dict(perf.metadata)
         if ref is not None:
             metadata["reference"] = ref.report()

@@ -31,6 +31,7 @@ from fastapi.responses import Response, StreamingResponse
 from ...check.report import header_value as validation_header
 from ...errors import LimelightError
 from ...limits import JobCancelled
+from ...options import perform_options
 from .. import formats
 from ..bounds import check_output_bytes, check_output_estimate, disconnected
 from ..errors import ApiError
@@ -124,7 +125,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
     prompt, instructions_applied = _prompt(req, voice, performer)
     validate = state.settings.openai_validate if req.validate_ is None else req.validate_
     seed = secrets.randbelow(MAX_SEED)  # chosen here so a streamed answer can report it before the audio
-    options = {"voice": voice, "speed": req.speed, "validate": validate, "seed": seed}
+    options = perform_options(voice=voice, speed=req.speed, validate=validate, seed=seed)
     sse = req.stream_format == "sse"
     if sse and "response_format" not in req.model_fields_set:
         req.response_format = SSE_DEFAULT_FORMAT  # OpenAI's default mp3 cannot be cut into deltas
@@ -137,7 +138,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
             raise LimelightError(f"response_format {fmt} cannot be streamed (its encoder rewrites the header at "
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
-        chunks = state.pool.stream(lambda: performer.stream(prompt, **options), limits=state.job_limits())
+        chunks = state.pool.stream(lambda: performer.stream(prompt, options), limits=state.job_limits())
         # the first chunk is awaited before the status line, so input errors are still a clean 4xx
         first: np.ndarray | None = await state.pool.first(chunks, disconnected(request))
         encoder = formats.StreamEncoder(fmt, sr)
@@ -183,7 +184,7 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
         return StreamingResponse(body(), media_type=media, headers=headers)
 
     def job() -> tuple[bytes, dict[str, Any]]:
-        perf = performer.perform(prompt, **options)
+        perf = performer.perform(prompt, options)
         data = formats.encode(perf.audio, perf.sample_rate, fmt)
         check_output_bytes(len(data), settings.max_output_bytes, "input")
         return data, dict(perf.metadata)

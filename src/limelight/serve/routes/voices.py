@@ -80,7 +80,7 @@ async def _save(name: str, file: UploadFile | None, reference_voice_url: str | N
         else:
             assert reference_voice_url is not None
             ref = state.fetcher.fetch(reference_voice_url)
-        engine = performer.engine if getattr(performer.engine, "name", "") == "kokoro" else None
+        engine = performer.engine if performer.engine.style_voices else None
         voice = clone(ref.audio, ref.sample_rate, name, engine=engine)  # the colour is heard on the server's engine
         library().save(voice, force=force)
         return voice, ref

@@ -1,8 +1,9 @@
-"""Kokoro-82M on PyTorch, for GPUs: the same engine interface as the ONNX one, plus batches and streaming.
+"""Kokoro-82M on PyTorch (a GPU, or the CPU): a back end of `KokoroFrontEnd`, plus batches and streaming.
 
 ``load_engine("kokoro", device="cuda")`` builds this. It reads the same shipped int8 ONNX (weights
-dequantised to float, see :mod:`.torch_kokoro`), speaks the same token ids and style rows, and trims edge
-silence the same way, so it can stand in for :class:`~.kokoro.KokoroEngine` anywhere. What it adds:
+dequantised to float, see :mod:`.torch_kokoro`) and shares the whole front end with the ONNX engine (phonemes,
+ids, the ≤ 510-token split, trim, colour: :class:`~.kokoro.KokoroFrontEnd`), implementing only ids → audio,
+so it can stand in for :class:`~.kokoro.KokoroEngine` anywhere. What it adds:
 
 * :meth:`TorchKokoroEngine.synthesize_batch`: many texts at once, bucketed by length and padded with exact
   masks (:mod:`.torch_kokoro.batch`) — the throughput path;
@@ -22,17 +23,13 @@ import numpy as np
 import torch
 
 from ..errors import LimelightError
-from ..text.sentences import split_long
 from ..voice import Voice
-from ..voice.colour import ColourStream, apply_colour
-from .kokoro import MAX_TOKENS, SAMPLE_RATE, KokoroFrontEnd, kokoro_vocab
+from ..voice.colour import ColourStream
+from .kokoro import PIECE_GAP_S, SAMPLE_RATE, KokoroFrontEnd, check_ids, finish, join_pieces, kokoro_vocab
 from .model_file import resolve_model
 from .torch_kokoro import TorchKokoro, ops
 from .torch_kokoro.batch import DTYPES, BatchOptions, BatchSynthesizer, Utterance
 from .torch_kokoro.stream import Streamer, StreamOptions
-from .trim import trim_silence
-
-_GAP_S = 0.12  # silence between the pieces of an over-long sentence, as in the ONNX engine
 
 
 def cuda_device(device: str) -> torch.device:
@@ -82,19 +79,12 @@ class TorchKokoroEngine(KokoroFrontEnd):
                                                               "cuda_graphs": cuda_graphs}))
         self._vocab = kokoro_vocab()
 
-    # -- the Engine interface ------------------------------------------------------------------------------
+    # -- the back end ---------------------------------------------------------------------------------------
 
-    def synthesize(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> np.ndarray:
-        """Audio for one sentence. Over-long sentences are cut into pieces and joined with a short gap."""
-        return self.synthesize_batch([text], voice, speed, language)[0]
-
-    def synthesize_phonemes(self, phonemes: str, voice: Voice, speed: float = 1.0) -> np.ndarray:
-        """Run the model on an IPA string of at most 510 tokens; silence at both ends is trimmed."""
-        ids = self._checked_ids(self.tokens(phonemes), speed)
-        if not ids:
-            return np.zeros(0, np.float32)
-        audio = self._batch.run([Utterance(ids, voice.row(len(ids))[0], speed)])[0]
-        return apply_colour(trim_silence(audio, SAMPLE_RATE), SAMPLE_RATE, voice.colour)
+    def _ids_to_audio(self, ids: list[int], voice: Voice, speed: float, pitch: float,
+                      durations: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """No durations from the batch path: word timings are then estimated (see `KokoroFrontEnd`)."""
+        return self._batch.run([Utterance(ids, voice.row(len(ids))[0], speed)])[0], None
 
     # -- what the GPU adds ---------------------------------------------------------------------------------
 
@@ -109,15 +99,16 @@ class TorchKokoroEngine(KokoroFrontEnd):
         utterances: list[Utterance] = []
         owner: list[int] = []
         for i, text in enumerate(texts):
-            for ids in self._pieces(text, language):
-                ids = self._checked_ids(ids, float(speeds[i]))
+            for _piece, phonemes in self.pieces(text, language):
+                ids = self.tokens(phonemes)
+                check_ids(ids, float(speeds[i]))
                 if ids:
                     utterances.append(Utterance(ids, voices_[i].row(len(ids))[0], float(speeds[i])))
                     owner.append(i)
         pieces: list[list[np.ndarray]] = [[] for _ in texts]
         for i, audio in zip(owner, self._batch.run(utterances), strict=True):
-            pieces[i].append(apply_colour(trim_silence(audio, SAMPLE_RATE), SAMPLE_RATE, voices_[i].colour))
-        return [_join(p) for p in pieces]
+            pieces[i].append(finish(audio, voices_[i])[0])
+        return [join_pieces(p) for p in pieces]
 
     def stream(self, text: str, voice: Voice, speed: float = 1.0, language: str = "en") -> Iterator[np.ndarray]:
         """Float32 audio chunks of one text; the first comes after a short window of the generator.
@@ -127,12 +118,13 @@ class TorchKokoroEngine(KokoroFrontEnd):
         milliseconds. See :mod:`.torch_kokoro.stream` for how close the chunks are to the full decode.
         """
         first = True
-        for ids in self._pieces(text, language):
-            ids = self._checked_ids(ids, speed)
+        for _piece, phonemes in self.pieces(text, language):
+            ids = self.tokens(phonemes)
+            check_ids(ids, speed)
             if not ids:
                 continue
             if not first:
-                yield np.zeros(int(_GAP_S * SAMPLE_RATE), np.float32)
+                yield np.zeros(int(PIECE_GAP_S * SAMPLE_RATE), np.float32)
             first = False
             style = torch.from_numpy(np.ascontiguousarray(voice.row(len(ids))[0]))
             colour = ColourStream(voice.colour, SAMPLE_RATE)
@@ -141,26 +133,6 @@ class TorchKokoroEngine(KokoroFrontEnd):
             yield colour.flush()
 
     # -- helpers -------------------------------------------------------------------------------------------
-
-    def _pieces(self, text: str, language: str) -> list[list[int]]:
-        """Token ids of ``text``, cut at clause, then word boundaries into pieces of at most 510 tokens."""
-        phonemes = self.phonemize(text, language)
-        ids = self.tokens(phonemes)
-        if len(ids) <= MAX_TOKENS:
-            return [ids]
-        # characters per token ≈ 1 for IPA; cut the text with a margin and check each piece again
-        out: list[list[int]] = []
-        for piece in split_long(text, max(40, int(len(text) * MAX_TOKENS * 0.8 / len(phonemes)))):
-            out.extend(self._pieces(piece, language))
-        return out
-
-    @staticmethod
-    def _checked_ids(ids: list[int], speed: float) -> list[int]:
-        if len(ids) > MAX_TOKENS:
-            raise LimelightError(f"phoneme string of {len(ids)} tokens exceeds Kokoro's {MAX_TOKENS}")
-        if not 0.25 <= speed <= 4.0:
-            raise LimelightError(f"speed must be between 0.25 and 4, got {speed}", field="speed")
-        return ids
 
     @staticmethod
     def _per_text(value: object, n: int, name: str) -> list:
@@ -172,12 +144,3 @@ class TorchKokoroEngine(KokoroFrontEnd):
             raise LimelightError(f"{name}: got {len(values)} for {n} texts; give one, or one per text", field=name)
         return values
 
-
-def _join(pieces: list[np.ndarray]) -> np.ndarray:
-    if not pieces:
-        return np.zeros(0, np.float32)
-    gap = np.zeros(int(_GAP_S * SAMPLE_RATE), np.float32)
-    out: list[np.ndarray] = []
-    for p in pieces:
-        out.extend([p, gap])
-    return np.concatenate(out[:-1])
