@@ -60,7 +60,8 @@ def not_applied(metadata: dict[str, Any]) -> dict[str, str]:
 def assert_error(r, status: int, code: str | None = None, field: str | None = None) -> dict[str, Any]:
     body = r.json()
     assert r.status_code == status, body
-    assert body["status"] == "failed" and set(body["error"]) == {"code", "message", "field"}, body
+    assert body["status"] == "failed" and set(body["error"]) == {"code", "message", "field", "type", "param"}, body
+    assert body["error"]["param"] == body["error"]["field"]  # OpenAI's name for it
     assert body["error"]["message"]
     if code is not None:
         assert body["error"]["code"] == code, body

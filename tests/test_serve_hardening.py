@@ -44,7 +44,8 @@ LONG_TEXT = ("The lighthouse keeper climbed the stairs every evening at dusk. He
 def assert_error(r: httpx.Response, status: int, code: str | None = None, field: str | None = None) -> dict[str, Any]:
     assert r.status_code == status, r.text
     body = r.json()
-    assert body["status"] == "failed" and set(body["error"]) == {"code", "message", "field"}, body
+    assert body["status"] == "failed" and set(body["error"]) == {"code", "message", "field", "type", "param"}, body
+    assert body["error"]["param"] == body["error"]["field"]  # OpenAI's name for it
     if code is not None:
         assert body["error"]["code"] == code, body
     if field is not None:

@@ -285,7 +285,9 @@ def test_generate_refuses_ssrf_urls(make_client, url: str) -> None:
     assert r.status_code == 422
     assert r.json() == {"status": "failed", "error": {"code": "reference_url_refused",
                                                       "message": r.json()["error"]["message"],
-                                                      "field": "reference_voice_url"}}
+                                                      "field": "reference_voice_url",
+                                                      "type": "invalid_request_error",
+                                                      "param": "reference_voice_url"}}
 
 
 def test_generate_refuses_a_redirect_from_an_allowed_origin_to_a_private_address(make_client, base: str,

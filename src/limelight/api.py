@@ -2,7 +2,9 @@
 
 A thin facade over a `Performer` (one engine load, shared with it: ``tts.performer`` performs scripts with the
 same models). Text is normalised, split into sentences, and each sentence is synthesised on its own; sentences
-are joined with the planner's sentence pause. `infer_stream` yields exactly the pieces `infer` concatenates, so
+are joined with the planner's sentence pause. Each sentence leaves through `limelight.audio.master` (loudness
+to -20 LUFS, true peak under -1 dBTP), the same finishing stage the Performer's pieces go through, so the API
+never clips. `infer_stream` yields exactly the pieces `infer` concatenates, so
 streamed and offline audio are the same samples (the Kokoro engine is deterministic). Voices are the
 Performer's: shipped plus the user's library (`available_voices`).
 """
@@ -15,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio.wav import check_writable, write_wav
+from .audio.master import master
+from .audio.output import output_spec, write_audio
+from .audio.wav import check_writable
 from .engine import Engine
 from .errors import LimelightError
 from .perform import Performer
@@ -46,8 +50,14 @@ class Limelight:
         return available_voices(self.engine)
 
     def voice(self, spec: str | Voice | None = None) -> Voice:
-        """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices."""
-        return resolve_voice(spec, self.voices(), self.engine.default_voice)
+        """Resolve a voice name, blend (``"a:0.7,b:0.3"``) or `Voice` against this engine's voices; with Kokoro,
+        words that name no voice ("A deep old man, slow") design one (`limelight.voice.option`)."""
+        available = self.voices()
+        if isinstance(spec, str) and self.engine.style_voices:
+            from .voice.option import voice_option
+
+            spec = voice_option(spec, None, available)
+        return resolve_voice(spec, available, self.engine.default_voice)
 
     def sentences(self, text: str, language: str | None = None) -> list[str]:
         """The normalised sentences `infer` will speak, in order."""
@@ -59,13 +69,18 @@ class Limelight:
         return sentences
 
     def infer(self, text: str, path: str | os.PathLike[str] | None = None, voice: str | Voice | None = None,
-              speed: float = 1.0, language: str | None = None) -> np.ndarray:
-        """Speak ``text``; returns float32 audio and also writes a WAV when ``path`` is given."""
+              speed: float = 1.0, language: str | None = None, sample_rate: int | None = None,
+              channels: int = 1) -> np.ndarray:
+        """Speak ``text``; returns float32 mono audio at ``self.sample_rate`` and also writes a file when ``path``
+        is given: its format from the extension (wav, flac, ogg, opus, mp3), at ``sample_rate`` (default the
+        engine's) with ``channels`` (1 or 2)."""
+        spec = None
         if path is not None:
             check_writable(path)
+            spec = output_spec(path, sample_rate=sample_rate, channels=channels)
         audio = np.concatenate(list(self.infer_stream(text, voice=voice, speed=speed, language=language)))
         if path is not None:
-            write_wav(path, audio, self.sample_rate)
+            write_audio(path, audio, self.sample_rate, spec)
         return audio
 
     def infer_stream(self, text: str, chunk_size: int = 1, voice: str | Voice | None = None, speed: float = 1.0,
@@ -84,7 +99,8 @@ class Limelight:
         gap = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), np.float32)
         pending: list[np.ndarray] = []
         for i, sentence in enumerate(sentences):
-            pending.append(self.engine.synthesize(sentence, v, speed=speed, language=language))
+            pending.append(master(self.engine.synthesize(sentence, v, speed=speed, language=language),
+                                  self.sample_rate))
             if i < len(sentences) - 1:
                 pending.append(gap)
             if (i + 1) % chunk_size == 0 or i == len(sentences) - 1:
@@ -92,17 +108,19 @@ class Limelight:
                 pending = []
 
     def infer_batch(self, texts: Iterable[str], out_dir: str | os.PathLike[str] | None = None,
-                    voice: str | Voice | None = None, speed: float = 1.0,
-                    language: str | None = None) -> list[np.ndarray]:
-        """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … there."""
+                    voice: str | Voice | None = None, speed: float = 1.0, language: str | None = None,
+                    format: str = "wav", sample_rate: int | None = None, channels: int = 1) -> list[np.ndarray]:
+        """Speak several texts; with ``out_dir``, also write ``0000.wav``, ``0001.wav``, … (or ``format``) there."""
+        output_spec(format=format, sample_rate=sample_rate, channels=channels)  # refuse bad options before work
         items = list(texts)
         folder = Path(out_dir) if out_dir is not None else None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
         results = []
         for i, text in enumerate(items):
-            path = folder / f"{i:04d}.wav" if folder is not None else None
-            results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language))
+            path = folder / f"{i:04d}.{format}" if folder is not None else None
+            results.append(self.infer(text, path=path, voice=voice, speed=speed, language=language,
+                                      sample_rate=sample_rate, channels=channels))
         return results
 
 

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .options import PerformOptions
 
 EXIT_USER_ERROR = 2
+EXIT_VALIDATION_FAILED = 3  # the file was written, but chunks failed the Whisper check (--validate)
+EPILOG = """exit status: 0 success; 2 user error (one line on stderr); 3 `say --validate` wrote the output but some
+chunks failed the Whisper check (listed on stderr, and in --metadata under "validation"); 130 interrupted."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +49,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
+    from .audio.output import output_spec
     from .audio.wav import check_writable
 
     text = _read_text(args)
@@ -54,6 +58,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if args.explain:
         return _explain(text, args)
     check_writable(args.output)
+    spec = output_spec(args.output, sample_rate=args.sample_rate, channels=args.channels)
     if args.subtitles:
         from .timing.subtitles import check_subtitle_path
 
@@ -64,8 +69,11 @@ def _cmd_say(args: argparse.Namespace) -> int:
     from .perform import Performer
 
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
-    options = _perform_options(args)
+    options = _perform_options(args, performer)
     bar = None
+    import time
+
+    started = time.time()  # tqdm's clock
 
     def progress(done: int, total: int) -> None:
         # Created on the first finished piece, so input errors (raised before any work) print alone.
@@ -75,17 +83,21 @@ def _cmd_say(args: argparse.Namespace) -> int:
         if bar is None:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="piece", file=sys.stderr, desc="performing", leave=False)
+            # No rate: pieces are chunks *and* instant pauses, so "pieces/s" meant nothing (it showed 59918/s
+            # when the bar was created after the first chunk). Elapsed time counts from the start of the command.
+            bar = tqdm(total=total, file=sys.stderr, desc="performing", leave=False,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} pieces [{elapsed}<{remaining}]")
+            bar.start_t = started
         bar.n = done
         bar.refresh()
 
     if args.stems:
         perf = performer.perform(text, options)
-        perf.write(args.output)
+        perf.write(args.output, spec)
         _write_stems(perf, args.output)
         meta = perf.metadata
     else:
-        meta = performer.perform_to_file(text, args.output, progress=progress, options=options)
+        meta = performer.perform_to_file(text, args.output, progress=progress, options=options, output=spec)
     if bar is not None:
         bar.close()
     if args.subtitles:
@@ -99,15 +111,23 @@ def _cmd_say(args: argparse.Namespace) -> int:
             json.dump(meta, fh, indent=2, default=str)
     if not args.quiet:
         voices = ", ".join(v["name"] for v in meta["voices"].values())
-        print(f"wrote {args.output} ({meta['duration_s']:.2f} s, {meta['sample_rate']} Hz, voice {voices})",
+        rate = spec.rate_for(meta["sample_rate"])
+        print(f"wrote {args.output} ({spec.format}, {meta['duration_s']:.2f} s, {rate} Hz, "
+              f"{'stereo' if spec.channels == 2 else 'mono'}, voice {voices})",
               file=sys.stderr)
         for item in meta["not_applied"]:
             print(f"note: {item['field']}: {item['reason']}", file=sys.stderr)
-    return 0
+    from .check.report import failure_lines
+
+    failures = failure_lines(meta.get("validation"), meta.get("min_match_ratio"))
+    for line in failures:  # even with --quiet: a failed check must never pass unnoticed
+        print(f"limelight: warning: {line}" if line is failures[0] else line, file=sys.stderr)
+    return EXIT_VALIDATION_FAILED if failures else 0
 
 
-def _perform_options(args: argparse.Namespace) -> PerformOptions:
-    """The command line's options as the one options object every front end builds."""
+def _perform_options(args: argparse.Namespace, performer: object = None) -> PerformOptions:
+    """The command line's options as the one options object every front end builds (with ``performer``, a
+    --voice that describes a voice is designed here, with --gender)."""
     from .options import perform_options
 
     lexicon = None
@@ -115,10 +135,29 @@ def _perform_options(args: argparse.Namespace) -> PerformOptions:
         from .text.lexicon import load_lexicon
 
         lexicon = load_lexicon(args.lexicon)  # a bad entry fails here, naming its line
-    return perform_options(voice=args.voice, speed=args.speed, pace=args.pace, seed=args.seed,
+    voice = _voice(args, performer) if args.voice and performer is not None else args.voice
+    return perform_options(voice=voice, speed=args.speed, pace=args.pace, seed=args.seed,
                            validate=args.validate, background_sfx=args.background_sfx, language=args.language,
                            reference=args.reference or None, lexicon=lexicon,
                            local_audio=True)  # SSML <audio src="clip.wav">: the user's own files
+
+
+def _voice(args: argparse.Namespace, performer: object) -> object:
+    """--voice as given (a name or blend), or the voice designed from it when it is a description."""
+    from .voice.option import voice_option
+
+    engine = performer.engine  # type: ignore[attr-defined]
+    names = set(engine.voices())
+    try:
+        from .voice.library import VoiceLibrary
+
+        names |= set(VoiceLibrary().names())
+    except Exception:  # an unreadable library: names from it cannot be meant  # noqa: BLE001
+        pass
+    voice = voice_option(args.voice, args.gender, names)
+    if not isinstance(voice, str) and engine.name != "kokoro":
+        raise LimelightError("voice descriptions need the kokoro engine (piper has one voice)", field="voice")
+    return voice
 
 
 def _write_stems(perf: object, output: str) -> None:
@@ -137,7 +176,7 @@ def _explain(text: str, args: argparse.Namespace) -> int:
     from .perform import Performer
 
     performer = Performer(engine=args.engine, model=args.model, decoder=args.decoder)
-    rows = performer.explain(text, _perform_options(args))
+    rows = performer.explain(text, _perform_options(args, performer))
     print(f"{'#':>3} {'kind':7} {'where':7} {'speaker/voice':22} {'what':44} direction")
     for i, row in enumerate(rows):
         kind = row["kind"]
@@ -161,6 +200,11 @@ def _explain(text: str, args: argparse.Namespace) -> int:
             print(f"{i:>3} {kind:7} {row['where']:7} {'':22} <sound> {row['description']}")
         else:
             print(f"{i:>3} {kind:7} {'':7} {'':22} scene={row.get('scene')} shot={row.get('shot')}")
+    from .scene.explain import explain_scene
+    from .script import parse
+
+    for line in explain_scene(rows, parse(text), args.background_sfx):
+        print(line)
     return 0
 
 
@@ -249,17 +293,52 @@ def _cmd_clone(args: argparse.Namespace) -> int:
         voice = deep_clone_voice(refs, args.name, budget_s=args.budget,
                                  log=lambda m: print(m, file=sys.stderr, flush=True))
     elif args.enroll:
-        from .voice.enroll import enroll_voice
+        from .voice.enroll import enroll_voice, gradient_available
 
+        how = "gradient descent, ~200 s" if gradient_available() else "search by synthesis, ~2-3 min"
+        print(f"enrolling {args.name} ({how} on a 2-core CPU; Ctrl-C stops without saving)...", file=sys.stderr)
         audio, sr = load_reference(items[0][0])
         voice = enroll_voice(audio, sr, args.name)
     else:
         audio, sr = load_reference(items[0][0])
         voice = clone_voice(audio, sr, args.name)
+    if voice.gender is None and "gender_measured" not in voice.meta:  # enrollment: measure it here
+        from dataclasses import replace
+
+        from .voice.gender import measure_gender
+
+        estimate = measure_gender(audio, sr)
+        voice = replace(voice, gender=estimate.gender, meta={**voice.meta, "gender_measured": estimate.as_dict()})
     library.save(voice, force=args.force)
-    how = f"{voice.source} by {voice.meta.get('method', '?')}"
+    how = f"{voice.source} by {voice.meta.get('method', '?')}, {voice.gender or 'gender unknown'}"
+    measured = voice.meta.get("gender_measured")
+    if isinstance(measured, dict) and measured.get("median_f0_hz"):
+        how += f" from median F0 {measured['median_f0_hz']:g} Hz"
     print(f"saved voice {voice.name} ({how}, {time.perf_counter() - t0:.2f} s); "
           f"use it with: limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
+    return 0
+
+
+def _cmd_design(args: argparse.Namespace) -> int:
+    """Design a voice from a description and save it in the library under --name (optionally a preview)."""
+    from .voice.design import design_voice
+    from .voice.library import VoiceLibrary
+
+    library = VoiceLibrary()
+    if library.exists(args.name) and not args.force:
+        raise LimelightError(f"a voice named {args.name!r} already exists; use --force to replace it", field="name")
+    voice = design_voice(args.description, args.gender, name=args.name)
+    if args.preview:
+        from .api import Limelight
+        from .audio.wav import check_writable
+
+        check_writable(args.preview)
+        Limelight().infer("Hello. This is the voice you described, reading a short preview.", path=args.preview,
+                          voice=voice)
+    library.save(voice, force=args.force)
+    attrs = ", ".join(sorted(voice.meta.get("attributes", {}))) or "none"  # type: ignore[union-attr]
+    print(f"saved voice {voice.name} ({voice.gender}; read as: {attrs}); use it with: "
+          f"limelight say \"...\" --voice {voice.name} -o out.wav", file=sys.stderr)
     return 0
 
 
@@ -286,14 +365,22 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="limelight", description="Expressive speech from text and directed scripts, offline.")
+    parser = _Parser(prog="limelight", description="Expressive speech from text and directed scripts, offline.",
+                     epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    say = sub.add_parser("say", help="speak text to a WAV file")
+    say = sub.add_parser("say", help="speak text to an audio file", epilog=EPILOG)
     say.add_argument("text", nargs="?", help="text to speak, or - to read stdin")
     say.add_argument("-f", "--file", help="read the text from this UTF-8 file")
-    say.add_argument("-o", "--output", help="output WAV path (required unless --explain)")
-    say.add_argument("--voice", help="voice name or blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`)")
+    say.add_argument("-o", "--output", help="output file; its extension picks the format: .wav, .flac, .ogg "
+                     "(Vorbis), .opus, .mp3 (required unless --explain)")
+    say.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
+                     help="output sample rate, e.g. 48000 (default: the engine's, 24000 for Kokoro)")
+    say.add_argument("--channels", type=int, default=1, choices=[1, 2], help="1 (mono, default) or 2 (stereo)")
+    say.add_argument("--voice", help="voice name, blend like 'jf_alpha:0.7,jm_kumo:0.3' (see `limelight voices`), "
+                     "or a description in words to design one: 'A deep old man, slow and gravelly'")
+    say.add_argument("--gender", choices=["male", "female"],
+                     help="gender of a --voice description (default: read from its words, else female)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate multiplier (default 1.0)")
     say.add_argument("--language", default=None,
                      help="language of the text the script does not mark (default: detected per segment); "
@@ -344,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds for the deep clone's fit (default 240)")
     clone.set_defaults(func=_cmd_clone)
 
+    design = sub.add_parser("design", help="design a voice from a description and save it in the library")
+    design.add_argument("description", help="e.g. 'A warm middle-aged woman, calm and clear'")
+    design.add_argument("--name", required=True, help="name to save the voice under")
+    design.add_argument("--gender", choices=["male", "female"], help="default: read from the description")
+    design.add_argument("--force", action="store_true", help="replace an existing voice of that name")
+    design.add_argument("--preview", metavar="OUT", help="also speak a short preview to this audio file")
+    design.set_defaults(func=_cmd_design)
+
     from .serve.settings import add_arguments as add_serve_arguments
 
     serve = sub.add_parser("serve", help="run the HTTP server (every flag also reads LIMELIGHT_<FLAG>)")
@@ -364,11 +459,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_blas_thread() -> None:
+    """Hold numpy's BLAS to one thread for this process. limelight's numpy work is small matrices (speaker
+    embedding, sentence embedding, design), where a second BLAS thread mostly spins: on a busy 2-core machine a
+    clone's speaker embedding took 2.9 s with two threads and 0.26 s with one. ONNX Runtime has its own pool."""
+    try:
+        import numpy  # noqa: F401  - its BLAS must be loaded for the limit to reach it
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a declared dependency
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "say" and not args.explain and not args.output:
         parser.error("say needs -o/--output (or --explain)")
+    _one_blas_thread()
     try:
         return int(args.func(args))
     except LimelightError as exc:

@@ -27,15 +27,15 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from .audio.clip import load_clip
 from .audio.loudness import fade_edges
-from .audio.wav import check_writable, to_pcm16
+from .audio.master import limit_true_peak
+from .audio.wav import check_writable
 from .check.asr import Transcriber, shared_transcriber
+from .check.report import validation_summary
 from .check.retry import render_chunk
 from .direct import Direction, interpret
-from .direct.events import render_event
 from .direct.prosody import apply_prosody
 from .engine import Engine, load_engine
 from .engine.piper import is_piper_spec, voice_engine
@@ -46,7 +46,6 @@ from .plan import EventItem, PlanItem, SceneItem, SilenceItem, SoundItem, Speech
 from .plan.chunks import AudioItem, voice_tokens_per_second
 from .plan.marks import mark_times
 from .report import ChunkReport, NotApplied, Performance, direction_dict
-from .scene.mix import PlacedEffect, mix_scene
 from .script import EventSegment, Script, TextSegment, parse
 from .text.inline import has_marks
 from .text.language import check_speakable, resolve_languages
@@ -127,13 +126,18 @@ class Performer:
 
     def perform_to_file(self, script: str | Script, path: str | os.PathLike[str],
                         progress: Callable[[int, int], None] | None = None, options: Options = None,
-                        **kw: Any) -> dict[str, Any]:
-        """Write the performance to a WAV as pieces finish; memory stays bounded by one chunk.
+                        output: Any = None, **kw: Any) -> dict[str, Any]:
+        """Write the performance to a file as pieces finish; memory stays bounded by one chunk.
 
-        If interrupted (Ctrl-C), the file written so far is closed properly and stays playable. ``progress(done,
-        total)`` is called after each written piece (speech chunk, pause, event or sound gap). With a scene to mix,
-        the whole voice track is rendered first (the mix needs all of it) and the file is written at the end.
+        The format follows the extension (or ``output``, a `limelight.audio.output.OutputSpec` with a sample
+        rate and channel count). If interrupted (Ctrl-C), the file written so far is closed properly and stays
+        playable. ``progress(done, total)`` is called after each written piece (speech chunk, pause, event or
+        sound gap). With a scene to mix, the whole voice track is rendered first (the mix needs all of it) and
+        the file is written at the end.
         """
+        from .audio.output import AudioWriter, output_spec
+
+        spec = output or output_spec(path)
         out = check_writable(path)
         take = self.pieces(script, options, **kw)
         done = 0
@@ -145,13 +149,12 @@ class Performer:
                 if progress:
                     progress(done, take.total)
             perf = take.finish(_join(voice))
-            perf.write(out)
+            perf.write(out, spec)
             return perf.metadata
         samples = 0
-        with sf.SoundFile(str(out), "w", samplerate=self.sample_rate, channels=1, subtype="PCM_16",
-                          format="WAV") as fh:
+        with AudioWriter(out, self.sample_rate, spec) as fh:
             for piece in take:
-                fh.write(to_pcm16(piece.audio))
+                fh.write(piece.audio)
                 samples += piece.audio.size
                 done += 1
                 if progress:
@@ -321,7 +324,9 @@ class Take(Iterator[ChunkReport]):
 
     def _placed(self, piece: ChunkReport) -> ChunkReport:
         """Put ``piece`` on the timeline (its start) and hand it the notes raised while it was rendered."""
-        piece.audio = np.asarray(piece.audio, np.float32)
+        # Every piece leaves through the true-peak limiter: direction DSP (a shout) and events can overshoot.
+        audio = np.asarray(piece.audio, np.float32)
+        piece.audio = limit_true_peak(audio, self.sample_rate) if np.any(audio) else audio
         start_s = self.elapsed_samples / self.sample_rate
         piece.start_s = round(start_s, 3)
         piece.words = [w.shifted(start_s) for w in piece.words]
@@ -334,6 +339,8 @@ class Take(Iterator[ChunkReport]):
     def _event(self, item: EventItem) -> ChunkReport:
         sr = self.sample_rate
         if self.engine.style_voices:
+            from .direct.events import render_event  # the DSP stages load on use (a plain say has none)
+
             audio = render_event(item.event, self.voices[item.speaker_id], sr, self.engine, self.rng,
                                  manner=item.manner)
             audio = fade_edges(np.asarray(audio, np.float32), sr)  # the renderer sets each event's level; keep it
@@ -360,6 +367,10 @@ class Take(Iterator[ChunkReport]):
         the script has no scene and no sounds."""
         if not (self.script.scene or self.sounds):
             return voice, None
+        if not self.options.background_sfx:
+            self.note("background_sfx", scene_off_note(self.script.scene, len(self.sounds)))
+        from .scene.mix import PlacedEffect, mix_scene
+
         effects = [PlacedEffect(description=d, at_s=t) for d, t in self.sounds]
         if self.scenes:
             self.note("scene", "scene changes inside one performance use the first scene's ambience")
@@ -367,11 +378,12 @@ class Take(Iterator[ChunkReport]):
                           self.options.background_sfx, self.seed)
         self.scenes.insert(0, {"report": mixed.report.as_dict()})
         stems = {"voice": mixed.voice, "ambience": mixed.ambience, "effects": mixed.effects}
-        return np.asarray(mixed.mix, np.float32), stems
+        return limit_true_peak(np.asarray(mixed.mix, np.float32), self.sample_rate), stems
 
     def metadata(self, n_samples: int) -> dict[str, Any]:
         """The performance's report (DESIGN.md §2b) for ``n_samples`` of output."""
         ratios = [c.match_ratio for c in self.chunks if c.match_ratio is not None]
+        rows = [c.as_dict() for c in self.chunks]
         return {
             "duration_s": round(n_samples / self.sample_rate, 3),
             "sample_rate": self.sample_rate,
@@ -380,17 +392,26 @@ class Take(Iterator[ChunkReport]):
             "engine": self.engine.name,
             "mode": self.options.mode,
             "voices": {sid: {"name": v.name, "source": v.source, "gender": v.gender} for sid, v in self.voices.items()},
-            "chunks": [c.as_dict() for c in self.chunks],
+            "chunks": rows,
             "min_match_ratio": self.options.min_match_ratio,
             "match_ratio": round(float(np.mean(ratios)), 4) if ratios else None,
             "sounds": [{"description": d, "at_s": round(t, 3)} for d, t in self.sounds],
             "scene": self.scenes[0].get("report") if self.scenes and "report" in self.scenes[0] else None,
+            "validation": validation_summary(rows),
             "not_applied": self.not_applied,
             "languages": sorted({s.language for s in self.script.text_segments()}),
             "marks": mark_times(self.script, [c.as_dict() for c in self.chunks],  # SSML <mark>s in the audio
                                 [w for c in self.chunks for w in c.words]),
             "words": [w.as_dict() for c in self.chunks for w in c.words],
         }
+
+
+def scene_off_note(scene: str | None, sounds: int) -> str:
+    """The one-line hint when a script has scene audio but background sound is off (it stays silent)."""
+    what = " and ".join(p for p in (f"scene {scene!r}" if scene else "",
+                                   f"{sounds} <sound> mark{'s' if sounds != 1 else ''}" if sounds else "") if p)
+    return (f"the script has {what}, but background sound is off, so only its room is heard; "
+            "turn on background_sfx (CLI: --background-sfx) to hear ambience and effects")
 
 
 def _parse(source: str | Script, local_audio: bool = False) -> Script:

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .audio.wav import write_wav
 from .direct.direction import Direction
 from .timing.words import WordTiming
 
@@ -111,8 +110,11 @@ class Performance:
         """Every written word with its start and end (seconds on this audio's timeline), speaker and chunk."""
         return [WordTiming.from_dict(w) for w in self.metadata.get("words", [])]
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        return write_wav(path, self.audio, self.sample_rate)
+    def write(self, path: str | os.PathLike[str], spec: Any = None) -> Path:
+        """Write the audio; the format follows the extension unless ``spec`` (an `OutputSpec`) is given."""
+        from .audio.output import write_audio
+
+        return write_audio(path, self.audio, self.sample_rate, spec)
 
 
 def direction_dict(direction: Direction | None) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..audio.output import output_spec
 from ..errors import LimelightError
 from .manifest import BadLine, Job, Manifest, load_manifest
 from .output import (
@@ -146,7 +147,8 @@ def render(performer: Any, job: Job, options: dict[str, Any], workdir: Path) -> 
     """Render ``job`` to a temporary WAV in ``workdir``; returns the file and the performance metadata."""
     tmp = temp_path(workdir, f"{job.id}.wav")
     try:
-        meta = performer.perform_to_file(job.source, tmp, **options)
+        # the temporary's name ends in .tmp, so the format is said, not read from the extension
+        meta = performer.perform_to_file(job.source, tmp, output=output_spec(format="wav"), **options)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..engine.model_file import cache_dir
 
@@ -84,6 +83,8 @@ def _at_whisper_rate(audio: np.ndarray, sr: int) -> np.ndarray:
     pcm = np.asarray(audio, np.float32).reshape(-1)
     if sr != WHISPER_RATE:
         g = np.gcd(sr, WHISPER_RATE)
+        from scipy.signal import resample_poly  # here: scipy.signal costs seconds of import, not every run
+
         pcm = resample_poly(pcm, WHISPER_RATE // g, sr // g).astype(np.float32)
     return pcm
 

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from ..audio.loudness import fade_edges, integrated_lufs, match_loudness
-from ..direct.dsp import apply_direction
 from ..engine.base import Engine
 from ..engine.piper import voice_engine
 from ..options import PerformOptions
@@ -157,6 +156,8 @@ def render_chunk(engine: Engine, chunk: SpeechChunk, voice: Voice, options: Perf
         variations.append({"speed": round(speed, 4), "style_jitter": RETRY_STYLE_JITTER if attempt else 0.0,
                            "split": "clause" if by_clause else "sentence"})
         if direction is not None and not direction.is_neutral:
+            from ..direct.dsp import apply_direction  # loaded when a direction needs it (scipy.signal)
+
             audio = np.asarray(apply_direction(audio, sr, direction, rng), np.float32)
         if not options.validate:
             best = ((True, 0.0), float("nan"), audio, "", words)

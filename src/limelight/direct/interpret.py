@@ -306,9 +306,9 @@ class _PrototypeIndex:
     """Prototype example embeddings: computed once (a few seconds on 2 cores) and then kept on disk."""
 
     def __init__(self) -> None:
-        from ..text.embed import embed, embed_cached
+        from ..text.embed import embed_cached, embed_phrases
 
-        self._embed = embed
+        self._embed = embed_phrases  # directions repeat across lines and runs: remembered on disk
         owners, examples = [], []
         for i, proto in enumerate(PROTOTYPES):
             for example in proto.examples:

@@ -112,8 +112,10 @@ def optimize_model(src: Path, dst: Path, *, requantize: bool = True) -> Path:
         return dst
     import onnx
 
+    from ..notice import announce
     from .onnx_rewrite import rewrite_graph
 
+    announce("graph-opt", f"optimising the Kokoro graph into {dst.parent} (once per machine, under a minute)")
     model = onnx.load(str(src))
     stats = rewrite_graph(model, source_sha256=src_sha, requantize=requantize)
     onnx.checker.check_model(model)

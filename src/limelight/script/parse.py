@@ -108,6 +108,11 @@ def parse(source: str, *, allow_audio_files: bool = False, base_dir: Path | None
         if is_ssml(src):
             return parse_ssml(src, allow_audio_files=allow_audio_files, base_dir=base_dir)
         return _MarkupParser(src).run()
+    from .captions import expand_captions  # (woman, whispering): "…" lines, a shorthand for <speak> markup
+
+    captions = expand_captions(source)
+    if captions is not None:
+        return _MarkupParser(SourceText(captions)).run()
     return _parse_plain(src)
 
 

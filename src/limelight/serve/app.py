@@ -25,7 +25,8 @@ DESCRIPTION = """Expressive speech from directed scripts, offline.
 * `GET /health` (liveness), `GET /ready` (readiness; 503 while starting or draining), `GET /metrics`
   (Prometheus). `HEAD` works wherever `GET` does; every response carries `X-Request-ID`.
 
-Errors are always `{"status": "failed", "error": {"code", "message", "field"}}` with a 4xx status.
+Errors are always `{"status": "failed", "error": {"code", "message", "field", "type", "param"}}` with a 4xx
+status (the `error` object is OpenAI's shape too). `GET /v1/models` lists the OpenAI model names accepted.
 A busy server answers 429 with `Retry-After` at once; it never holds a request it cannot serve.
 """
 

@@ -1,7 +1,9 @@
 """The one error shape every endpoint returns, and the handlers that guarantee it.
 
-Clients get ``{"status": "failed", "error": {"code", "message", "field"}}`` with a 4xx for anything they
-can fix. Pydantic's 422 list is folded into that shape (first problem, with its field path); malformed JSON
+Clients get ``{"status": "failed", "error": {"code", "message", "field", "type", "param"}}`` with a 4xx for
+anything they can fix. The ``error`` object is also OpenAI's error shape (``message``, ``type``, ``param``,
+``code``; ``param`` repeats ``field``), so OpenAI SDKs raise their usual exceptions with our message.
+Pydantic's 422 list is folded into that shape (first problem, with its field path); malformed JSON
 is a 400; an uncaught exception is still answered in the same shape with a 500 — and is a bug to fix.
 """
 
@@ -37,13 +39,23 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"status": "failed", "error": {"code": code, "message": message, "field": field}}
+def error_type(status: int) -> str:
+    """OpenAI's ``error.type`` for an HTTP status."""
+    if status == 401:
+        return "authentication_error"
+    if status == 429:
+        return "rate_limit_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def error_body(code: str, message: str, field: str | None = None, status: int = 400) -> dict[str, Any]:
+    return {"status": "failed", "error": {"code": code, "message": message, "field": field,
+                                          "type": error_type(status), "param": field}}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
                    headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, field), status_code=status, headers=dict(headers or {}))
+    return JSONResponse(error_body(code, message, field, status), status_code=status, headers=dict(headers or {}))
 
 
 def limelight_status(exc: LimelightError) -> int:

@@ -2,9 +2,12 @@
 
 Supported: ``wav`` (16-bit PCM), ``mp3``, ``flac``, ``opus`` (in Ogg), ``pcm`` (raw 16-bit little-endian mono
 at 24 kHz, as OpenAI's ``pcm``). ``aac`` is not: libsndfile has no AAC encoder. Streaming (chunked) works for
-``pcm``, ``wav`` (header with open-ended sizes, as live WAV streams use) and ``opus`` (Ogg pages are written
-as they fill); ``mp3`` and ``flac`` encoders rewrite their header at the end, so a stream cut from them would
-decode wrong — those formats are refused for streaming instead of sent broken.
+``pcm``, ``wav`` (header with open-ended sizes, as live WAV streams use), ``opus`` (Ogg pages are written
+as they fill) and ``mp3``. libsndfile's MP3 encoder leaves its first (Xing/Info) frame zeroed until it
+rewrites it on close; decoders without that frame estimate the length from the first frame's bitrate, which
+is right only for a constant bitrate, so a streamed mp3 is encoded at a constant bitrate (a whole-file mp3
+keeps the smaller variable one). ``flac`` rewrites its STREAMINFO at the end and is refused for streaming
+instead of sent broken.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ FORMATS: dict[str, tuple[str, str | None, str]] = {  # name → (libsndfile form
     "opus": ("OGG", "OPUS", "audio/ogg"),
     "pcm": ("RAW", "PCM_16", "audio/pcm"),
 }
-STREAMABLE = ("pcm", "wav", "opus")
+STREAMABLE = ("pcm", "wav", "opus", "mp3")
 UNSUPPORTED = {"aac": "libsndfile has no AAC encoder"}
 PCM_RATE = 24_000
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
@@ -138,6 +141,10 @@ class StreamEncoder:
         if self.fmt == "opus":
             self._sink = _Sink()
             self._file = sf.SoundFile(self._sink, "w", self.rate, 1, format="OGG", subtype="OPUS")
+        if self.fmt == "mp3":
+            self._sink = _Sink()
+            self._file = sf.SoundFile(self._sink, "w", self.rate, 1, format="MP3", subtype="MPEG_LAYER_III",
+                                      bitrate_mode="CONSTANT", compression_level=0.6)
         return b""
 
     def encode(self, audio: np.ndarray) -> bytes:

@@ -26,7 +26,7 @@ PUBLIC_PREFIXES = ("/docs-static/",)
 
 async def _send_error(send: Send, status: int, code: str, message: str, field: str | None = None,
                       headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    body = json.dumps(error_body(code, message, field)).encode()
+    body = json.dumps(error_body(code, message, field, status)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *headers]})

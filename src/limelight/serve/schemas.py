@@ -68,6 +68,11 @@ class GenerateRequest(BaseModel):
         None, max_length=200_000, description="Extension: pronunciation lexicon for this request, as TSV text "
         "(word<TAB>/ipa/ or respelling), W3C PLS XML text, or an object {word: pronunciation}; on top of the voice "
         "library's lexicons.")
+    output_format: Literal["wav", "flac", "ogg", "opus", "mp3"] = Field(
+        "wav", description="Extension: the encoding of `audio` (ogg = Ogg Vorbis, opus = Ogg Opus).")
+    sample_rate: int | None = Field(None, ge=8000, le=192_000, description="Extension: output sample rate, e.g. "
+                                    "48000 (default: the engine's, 24000).")
+    channels: Literal[1, 2] = Field(1, description="Extension: 1 (mono) or 2 (stereo, the voice in both).")
     timestamps: bool = Field(False, description="Word timings: metadata.words = [{word, start, end, speaker, "
                              "chunk, spoken, estimated}] in seconds on the returned audio's timeline, and each "
                              "chunk's own words.")
@@ -84,16 +89,21 @@ class GenerateRequest(BaseModel):
 
 class GenerateResponse(BaseModel):
     status: Literal["succeeded"] = "succeeded"
-    audio: str = Field(..., description="Base64-encoded 16-bit PCM WAV.")
-    content_type: Literal["audio/wav"] = "audio/wav"
+    audio: str = Field(..., description="Base64-encoded audio: 16-bit PCM WAV unless output_format says otherwise.")
+    content_type: str = Field("audio/wav", description="The media type of `audio`.")
     metadata: dict[str, Any] = Field(..., description="duration_s, sample_rate, processing_ms, seed, chunks, "
                                      "not_applied, …")
 
 
 class ErrorDetail(BaseModel):
+    """limelight's error fields, which are also OpenAI's (``type``, ``param``) so OpenAI SDKs parse them."""
+
     code: str
     message: str
     field: str | None = None
+    type: str = Field("invalid_request_error", description="OpenAI's error type: invalid_request_error, "
+                      "authentication_error, rate_limit_error or server_error.")
+    param: str | None = Field(None, description="OpenAI's name for `field`.")
 
 
 class ErrorResponse(BaseModel):
@@ -123,10 +133,12 @@ class SpeechRequest(BaseModel):
                                  "aac is not supported.")
     speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate. OpenAI allows 0.25–4; limelight "
                          "renders 0.5–2.")
-    stream_format: Literal["audio"] | None = Field(None, description="Only `audio` (raw audio bytes); "
-                                                   "`sse` is not supported.")
-    stream: bool = Field(False, description="Extension: send audio as it is made (chunked transfer). "
-                         "Streamable formats: pcm, wav, opus.")
+    stream_format: Literal["audio", "sse"] | None = Field(
+        None, description="`audio` (raw audio bytes, the default) or `sse`: server-sent events as OpenAI sends "
+        "them, `speech.audio.delta` events with base64 audio then one `speech.audio.done`.")
+    stream: bool | None = Field(None, description="Extension: send audio as it is made (chunked transfer). "
+                                "Default: on for the streamable formats (pcm, wav, opus, mp3) unless validation is "
+                                "on; `false` sends the whole file at once (with the validation header).")
     validate_: bool | None = Field(None, alias="validate", description="Extension: Whisper check with retry "
                                    "(default off here for latency).")
 

@@ -41,6 +41,17 @@ _UNITS = {
     "kHz": ("kilohertz", "kilohertz"), "°C": ("degree Celsius", "degrees Celsius"),
     "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "L": ("liter", "liters"), "ml": ("milliliter", "milliliters"),
 }
+# Technical words espeak-ng spells or splits wrongly ("stdin" came out as "SD then"); matched as whole words,
+# case-insensitively. Words people read as letters stay as letters (spaced so espeak spells them).
+_LEXICON = {
+    "stdin": "standard in", "stdout": "standard out", "stderr": "standard error", "sudo": "sue doo",
+    "regex": "rej ex", "nginx": "engine x", "wifi": "why fye", "wi-fi": "why fye", "json": "jay son",
+    "yaml": "yam el", "sql": "S Q L", "mkdir": "make dir", "readme": "read me", "cli": "C L I", "gui": "gooey",
+    "ascii": "ask ee", "github": "git hub", "url": "U R L", "urls": "U R Ls", "api": "A P I", "apis": "A P Is",
+}
+_LEXICON_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(_LEXICON, key=len, reverse=True))
+                         + r")(?![\w-])", re.IGNORECASE)
+
 _CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
                "£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", "sen", "sen")}
 
@@ -222,7 +233,7 @@ def _abbreviations(text: str) -> str:
     text = re.sub(r"\b([A-Z][a-z]+\s+)St\.", r"\1Street", text)
     text = re.sub(r"\bSt\.(?=\s+[A-Z])", "Saint", text)
     text = re.sub(r"\s&\s", " and ", text)
-    return text
+    return _LEXICON_RE.sub(lambda m: _LEXICON[m.group(1).lower()], text)
 
 
 def normalize(text: str, language: str = "en") -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from ..audio.wav import write_wav
 from ..errors import LimelightError
@@ -138,15 +139,18 @@ class Studio:
         perf = done.performance
         wav = write_wav(folder / "take.wav", perf.audio, perf.sample_rate)
         files = [str(wav)]
-        for name, stem in (perf.stems or {}).items():
-            files.append(str(write_wav(folder / f"stem-{name}.wav", stem, perf.sample_rate)))
+        stems = perf.stems or {}
+        # Stems only when the scene put something in them (background sound off: the take *is* the voice stem).
+        if any(np.any(stems.get(name, 0)) for name in ("ambience", "effects")):
+            for name, stem in stems.items():
+                files.append(str(write_wav(folder / f"stem-{name}.wav", stem, perf.sample_rate)))
         report = folder / "report.json"
         report.write_text(json.dumps(perf.metadata, indent=2, default=str), encoding="utf-8")
         files.append(str(report))
         picture = draw_take(perf.audio, perf.sample_rate, perf.metadata, folder / "take.png")
         w = self.w
-        return {w.status: "Done.", w.take_audio: str(wav), w.take_words: words_html(perf.metadata.get("words", [])),
-                w.downloads: files, w.plot: str(picture),
+        return {w.status: take_status(perf.metadata), w.take_audio: str(wav),
+                w.take_words: words_html(perf.metadata.get("words", [])), w.downloads: files, w.plot: str(picture),
                 w.report: chunk_rows(perf.metadata), w.summary: summary_markdown(perf.metadata),
                 w.metadata: json.loads(json.dumps(perf.metadata, default=str))}
 
@@ -226,3 +230,17 @@ class Studio:
 
     def refresh(self, voice_key: str, session: dict[str, Voice]) -> Any:
         return self._voice_dropdown(session, voice_key)
+
+
+def take_status(metadata: dict[str, Any]) -> str:
+    """Markdown for the status line: "Done." only for a take that passed; failed chunks (a warning listing
+    them) and scene audio that stayed silent (a note) are said where the user looks."""
+    from ..check.report import failure_lines
+
+    lines = failure_lines(metadata.get("validation"), metadata.get("min_match_ratio"))
+    notes = [n["reason"] for n in metadata.get("not_applied", []) if n.get("field") == "background_sfx"]
+    parts = [f"**⚠ {lines[0].rstrip(':').replace('; the audio was written anyway', '')}** (the take is kept)"]\
+        if lines else ["Done."]
+    parts += [f"- {html.escape(ln.strip())}" for ln in lines[1:]]
+    parts += [f"\n*Note: {html.escape(n)}*" for n in notes]
+    return "\n".join(parts)

@@ -23,10 +23,8 @@ from ..engine.piper import is_piper_spec, piper_speaker_voice
 from ..errors import LimelightError
 from ..options import PerformOptions
 from ..script import Script, TextSegment
-from .clone import clone_voice
-from .design import design_voice
 from .library import VoiceLibrary
-from .reference import load_reference
+from .option import voice_option
 from .shipped import GENDER_DEFAULTS
 from .voice import Voice, resolve_voice
 
@@ -58,14 +56,25 @@ def cast_voices(script: Script, options: PerformOptions, engine: Engine, note: N
     voices: dict[str, Voice] = {}
     for i, speaker in enumerate(script.speakers):
         if cloned is not None and i == 0:
+            from .gender import gender_conflict
+
+            conflict = gender_conflict(cloned, speaker.gender)  # never silently: reported, script's gender kept
+            if conflict:
+                note("gender", conflict)
+                cloned = replace(cloned, gender=speaker.gender)
             voices[speaker.id] = cloned
         elif options.voice is not None:
-            voices[speaker.id] = resolve_voice(options.voice, available, engine.default_voice)
+            spec = options.voice
+            if isinstance(spec, str) and engine.style_voices:  # words that name no voice: design one
+                spec = voice_option(spec, speaker.gender, available)
+            voices[speaker.id] = resolve_voice(spec, available, engine.default_voice)
         elif is_piper_spec(speaker.voice):  # voice="piper:VOICE.onnx": this speaker speaks through Piper
             voices[speaker.id] = piper_speaker_voice(str(speaker.voice))
         elif speaker.voice and speaker.voice.strip() in available:
             voices[speaker.id] = available[speaker.voice.strip()]
         elif speaker.voice and engine.style_voices:
+            from .design import design_voice  # clone, design and reference load on use (start-up cost)
+
             voices[speaker.id] = design_voice(speaker.voice, speaker.gender)
         else:
             if speaker.voice:
@@ -101,12 +110,16 @@ def reference_voice(options: PerformOptions, engine: Engine, note: Note) -> Voic
     if ref is None:
         return None
     if isinstance(ref, (str, os.PathLike)):
+        from .reference import load_reference
+
         audio, sr = load_reference(ref)
     elif isinstance(ref, tuple) and len(ref) == 2:
         audio, sr = ref
     else:
         raise LimelightError("reference must be audio as (samples, sample_rate), a file path or a Voice",
                              field="reference")
+    from .clone import clone_voice
+
     return clone_voice(np.asarray(audio, np.float32), int(sr), "reference", engine=engine)
 
 

@@ -168,6 +168,11 @@ def clone_voice(audio: np.ndarray, sr: int, name: str = "clone", method: str = D
     meta: dict[str, object] = {"method": method, "vector": v.tolist(), "embedding": embedding.tolist(), **info}
     if report is not None:
         meta["reference_s"] = round(report.duration_s, 2)
+    if gender is None:  # a clone carries the gender its reference was measured to have (or None, said so)
+        from .gender import measure_gender
+
+        estimate = measure_gender(audio, sr)
+        gender, meta["gender_measured"] = estimate.gender, estimate.as_dict()
     voice = style_space().voice(v, name=name, gender=gender, source="cloned",
                                 description="Cloned from reference audio.", meta=meta)
     if calibrated:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import fftconvolve, firwin2, resample_poly
 
 # Third-octave band centres, 100 Hz to 8 kHz: the range every reference of ≥ 16 kHz holds.
 BANDS_HZ = tuple(float(100.0 * 2 ** (k / 3)) for k in range(20))
@@ -61,6 +60,8 @@ def measure_colour(reference: np.ndarray, ref_sr: int, rendered: np.ndarray, sr:
     """
     ref = np.asarray(reference, np.float64).reshape(-1)
     if ref_sr != sr:
+        from scipy.signal import resample_poly
+
         ref = resample_poly(ref, sr, ref_sr)
     ref_db, _ = _band_levels(ref, sr)
     syn_db, weight = _band_levels(rendered, sr)
@@ -91,6 +92,8 @@ def colour_filter(gains_db: tuple[float, ...], sr: int) -> np.ndarray:
     top = BANDS_HZ[-1] * 2 ** (1 / 6)  # fade to 0 dB over one octave above the last band
     fade = np.clip(1.0 - (freqs - top) / top, 0.0, 1.0)
     g = np.where(freqs > top, g * fade, g)
+    from scipy.signal import firwin2  # imported on use: scipy.signal costs seconds of start-up
+
     return firwin2(TAPS, freqs / nyq, 10 ** (g / 20), nfreqs=4097).astype(np.float32)
 
 
@@ -99,6 +102,8 @@ def apply_colour(audio: np.ndarray, sr: int, gains_db: tuple[float, ...] | None)
     if not gains_db or not any(gains_db) or len(audio) == 0:
         return audio
     h = colour_filter(tuple(float(g) for g in gains_db), sr)
+    from scipy.signal import fftconvolve
+
     return fftconvolve(np.asarray(audio, np.float32), h, mode="same").astype(np.float32)
 
 
@@ -132,6 +137,8 @@ class ColourStream:
         if self.h is None:
             return chunk
         chunk = np.asarray(chunk, np.float32)
+        from scipy.signal import fftconvolve
+
         full = fftconvolve(chunk, self.h).astype(np.float32)  # len(chunk) + TAPS - 1
         n = max(len(self._tail), len(full))
         acc = np.zeros(n, np.float32)

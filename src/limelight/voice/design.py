@@ -114,15 +114,16 @@ def read_attributes(description: str) -> dict[str, float]:
     if "teen" in found:  # "teenage girl": the girl is a teen, not a child
         found.pop("child", None)
     try:
-        from ..text.embed import embed
+        from ..text.embed import embed_cached, embed_phrases
     except ImportError:
         return found
     phrases = [p.strip() for p in re.split(r"[,.;]| but | and ", description) if p.strip()]
     if not phrases:
         return found
     names = [n for n in ATTRIBUTES if n not in found]
-    protos = embed([ATTRIBUTES[n][1] for n in names])
-    sims = embed(phrases) @ protos.T
+    protos = embed_cached([ATTRIBUTES[n][1] for n in ATTRIBUTES], "design-attributes")  # fixed: kept on disk
+    protos = protos[[list(ATTRIBUTES).index(n) for n in names]]
+    sims = embed_phrases(phrases) @ protos.T  # a description used again is read back, not re-embedded
     for j, name in enumerate(names):
         if float(sims[:, j].max()) > PROTOTYPE_MATCH:
             found[name] = 0.7

@@ -50,6 +50,9 @@ def _cut(model: Path, tag: str, outputs: tuple[str, ...]) -> Path:
     except ImportError as exc:
         raise LimelightError("the fast decoder needs the onnx package to prepare the model "
                              "(pip install onnx), or use decoder='kokoro'", field="decoder") from exc
+    from ...notice import announce
+
+    announce("fastdec-front", "preparing the fast decoder's half of the Kokoro graph (once per machine)")
     graph = onnx.load(str(model))
     produced = {o for node in graph.graph.node for o in node.output}
     missing = [n for n in outputs if n not in produced]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
-from ...audio.wav import wav_base64
+from ...audio.output import encode_audio, output_spec
+from ...check.report import header_value
 from ...errors import LimelightError
 from ...options import perform_options
 from ..bounds import check_output_bytes, check_output_estimate, disconnected
@@ -49,7 +51,7 @@ def _report_unused_vc(req: GenerateRequest, metadata: dict[str, Any]) -> None:
 
 @router.post("/generate", response_model=GenerateResponse, responses=ERRORS, tags=["speech"],
              summary="Perform a script and return base64 WAV with a report")
-async def generate(req: GenerateRequest, request: Request,
+async def generate(req: GenerateRequest, request: Request, response: Response,
                    state: ServerState = Depends(server_state)) -> dict[str, Any]:
     settings = state.settings
     check_prompt_length(req.prompt, settings.max_prompt_chars, "prompt")
@@ -64,6 +66,8 @@ async def generate(req: GenerateRequest, request: Request,
         min_match_ratio=req.min_match_ratio, skip_vc=req.skip_vc, vc_steps=req.vc_steps,
         vc_cfg_rate=req.vc_cfg_rate, mode=req.mode, language=req.language, voice=req.voice, lexicon=lexicon)
 
+    spec = output_spec(format=req.output_format, sample_rate=req.sample_rate, channels=req.channels)
+
     def job() -> tuple[str, dict[str, Any]]:
         ref: ReferenceAudio | None = None
         if req.reference_voice_url is not None:
@@ -73,12 +77,19 @@ async def generate(req: GenerateRequest, request: Request,
         if ref is not None:
             metadata["reference"] = ref.report()
         _report_unused_vc(req, metadata)
-        check_output_bytes(len(perf.audio) * 2 * 4 // 3, settings.max_output_bytes, "prompt")  # 16-bit, base64
+        rate = spec.rate_for(perf.sample_rate)
+        samples = len(perf.audio) * rate // perf.sample_rate * spec.channels
+        check_output_bytes(samples * 2 * 4 // 3, settings.max_output_bytes, "prompt")  # ≤ 16-bit PCM, base64
         if not req.timestamps:  # the seed's contract has no words; they are asked for
             metadata.pop("words", None)
             metadata["chunks"] = [{k: v for k, v in c.items() if k != "words"} for c in metadata.get("chunks", [])]
-        return wav_base64(perf.audio, perf.sample_rate), jsonable(metadata)
+        metadata["output"] = {"format": spec.format, "sample_rate": rate, "channels": spec.channels}
+        data = encode_audio(perf.audio, perf.sample_rate, spec)
+        return base64.b64encode(data).decode("ascii"), jsonable(metadata)
 
     audio, metadata = await state.pool.run(job, limits=state.job_limits(), disconnected=disconnected(request))
     state.metrics.audio_seconds.labels(route="/generate").inc(float(metadata.get("duration_s") or 0.0))
-    return {"status": "succeeded", "audio": audio, "content_type": "audio/wav", "metadata": metadata}
+    # A failed Whisper check is still a 200 with the audio (never lose work), but it is flagged in the body
+    # (metadata.validation) and in a header clients can test without parsing the report.
+    response.headers["X-Limelight-Validation"] = header_value(metadata.get("validation"))
+    return {"status": "succeeded", "audio": audio, "content_type": spec.media_type, "metadata": metadata}

@@ -3,13 +3,24 @@
 The body is OpenAI's (model, input, voice, instructions, response_format, speed, stream_format); the answer is
 audio bytes in the asked format. What OpenAI's JSON cannot carry is sent as headers: the voice actually used,
 seed, processing time, and ``X-Limelight-Not-Applied`` listing any request field that had no effect.
-With ``"stream": true`` audio is sent as it is made (chunked transfer), for pcm, wav and opus.
+
+Streaming is the default where it can be done: for the streamable formats (pcm, wav, opus, mp3 — OpenAI's
+default) audio is sent as each chunk is made (chunked transfer), so a client reading the body
+(``with_streaming_response``) hears the first sentence while the rest renders. Two cases send the whole file
+instead: flac (its encoder rewrites the header at the end), and validation (``"validate": true``), whose
+verdict travels in the ``X-Limelight-Validation`` header and so must be known before the first byte.
+``"stream": false`` forces the whole file. ``stream_format: "sse"`` sends OpenAI's server-sent events:
+``speech.audio.delta`` events with base64 audio, then ``speech.audio.done`` (``usage`` counts input words;
+limelight has no tokens). ``GET /v1/models`` lists the model names the endpoint accepts.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,13 +28,15 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
+from ...check.report import header_value as validation_header
 from ...errors import LimelightError
 from ...limits import JobCancelled
 from ...options import perform_options
 from .. import formats
 from ..bounds import check_output_bytes, check_output_estimate, disconnected
+from ..errors import ApiError
 from ..headers import header_token, header_value
-from ..schemas import SpeechRequest
+from ..schemas import MAX_SEED, SpeechRequest
 from ..state import ServerState, server_state
 from ..voices import resolve_openai_voice, shipped
 from .generate import ERRORS, check_prompt_length
@@ -37,6 +50,10 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
           "description": "Audio in the requested format"},
     **ERRORS,
 }
+
+
+MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "limelight")
+SSE_DEFAULT_FORMAT = "pcm"
 
 
 def _looks_like_markup(text: str) -> bool:
@@ -58,7 +75,7 @@ def _prompt(req: SpeechRequest, voice: str, performer: Any) -> tuple[str, bool]:
 
 
 def _headers(req: SpeechRequest, voice: str, sr: int, metadata: dict[str, Any] | None,
-             instructions_applied: bool) -> dict[str, str]:
+             instructions_applied: bool, seed: int | None = None) -> dict[str, str]:
     not_applied = sorted(req.model_extra or {})
     if req.instructions and not instructions_applied:
         not_applied.append("instructions")
@@ -68,10 +85,13 @@ def _headers(req: SpeechRequest, voice: str, sr: int, metadata: dict[str, Any] |
             not_applied.append(name)
     headers = {"X-Limelight-Voice": voice, "X-Limelight-Sample-Rate": str(formats.output_rate(req.response_format,
                                                                                                sr)),
-               "X-Limelight-Model": f"limelight ({req.model} requested)"}
+               "X-Limelight-Model": f"limelight ({req.model} requested)", "X-Limelight-Format": req.response_format}
+    if seed is not None:
+        headers["X-Limelight-Seed"] = str(seed)
     if metadata:
         headers["X-Limelight-Seed"] = str(metadata.get("seed", ""))
         headers["X-Limelight-Processing-Ms"] = str(metadata.get("processing_ms", ""))
+        headers["X-Limelight-Validation"] = validation_header(metadata.get("validation"))
     if not_applied:
         headers["X-Limelight-Not-Applied"] = ",".join(header_token(name) for name in not_applied)
     # Client text (field names, the model name) may hold CR/LF or other bytes a header cannot carry: h11 would
@@ -86,6 +106,14 @@ async def _prepend(first: np.ndarray | None, rest: AsyncIterator[np.ndarray]) ->
         yield piece
 
 
+def _sse(event: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
+
+
+def _delta(data: bytes) -> bytes:
+    return _sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}) if data else b""
+
+
 @router.post("/v1/audio/speech", responses=AUDIO_RESPONSES, response_class=Response, tags=["openai"],
              summary="OpenAI-compatible text to speech")
 async def speech(req: SpeechRequest, request: Request, state: ServerState = Depends(server_state)) -> Response:
@@ -96,18 +124,29 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
     voice = resolve_openai_voice(req.voice_name(), performer)
     prompt, instructions_applied = _prompt(req, voice, performer)
     validate = state.settings.openai_validate if req.validate_ is None else req.validate_
-    options = perform_options(voice=voice, speed=req.speed, validate=validate)
+    seed = secrets.randbelow(MAX_SEED)  # chosen here so a streamed answer can report it before the audio
+    options = perform_options(voice=voice, speed=req.speed, validate=validate, seed=seed)
+    sse = req.stream_format == "sse"
+    if sse and "response_format" not in req.model_fields_set:
+        req.response_format = SSE_DEFAULT_FORMAT  # OpenAI's default mp3 cannot be cut into deltas
     fmt = req.response_format
     sr = state.sample_rate
+    stream = req.stream if req.stream is not None else (sse or (fmt in formats.STREAMABLE and not validate))
 
-    if req.stream:
+    if stream or sse:
         if fmt not in formats.STREAMABLE:
             raise LimelightError(f"response_format {fmt} cannot be streamed (its encoder rewrites the header at "
                                  f"the end); stream one of {', '.join(formats.STREAMABLE)} or set stream=false",
                                  field="response_format")
         chunks = state.pool.stream(lambda: performer.stream(prompt, options), limits=state.job_limits())
+        # the first chunk is awaited before the status line, so input errors are still a clean 4xx
         first: np.ndarray | None = await state.pool.first(chunks, disconnected(request))
         encoder = formats.StreamEncoder(fmt, sr)
+
+        def done() -> bytes:
+            words = len(req.input.split())
+            return _sse({"type": "speech.audio.done",
+                         "usage": {"input_tokens": words, "output_tokens": 0, "total_tokens": words}})
 
         async def body() -> AsyncIterator[bytes]:
             sent = 0
@@ -120,19 +159,29 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
                     if sent > settings.max_output_bytes:  # the status line is sent: end the file here
                         log.warning("stream stopped at max_output_bytes (%d)", settings.max_output_bytes)
                         break
-                    yield data
-                yield encoder.finish()
+                    yield _delta(data) if sse else data
+                tail = encoder.finish()
+                yield (_delta(tail) + done()) if sse else tail
             except (LimelightError, JobCancelled) as exc:  # a limit or shutdown: end the file cleanly
                 log.warning("stream ended early: %s", exc)
-                yield encoder.finish()
-            except Exception:  # the status line is sent already; end the stream and log  # noqa: BLE001
+                tail = encoder.finish()
+                yield (_delta(tail) + done()) if sse else tail
+            except Exception as exc:  # the status line is sent already; end the stream and log  # noqa: BLE001
                 log.exception("stream failed after it started")
+                if sse:
+                    yield _sse({"type": "error", "error": {"message": f"synthesis failed: {type(exc).__name__}",
+                                                           "type": "server_error", "param": None,
+                                                           "code": "internal_error"}})
             finally:
                 state.metrics.audio_seconds.labels(route="/v1/audio/speech").inc(seconds)
                 await chunks.aclose()
 
-        headers = _headers(req, voice, sr, None, instructions_applied)
-        return StreamingResponse(body(), media_type=formats.media_type(fmt), headers=headers)
+        headers = _headers(req, voice, sr, None, instructions_applied, seed)
+        headers["X-Limelight-Validation"] = "not-sent-when-streaming" if validate else "off"
+        media = "text/event-stream" if sse else formats.media_type(fmt)
+        if sse:
+            headers["Cache-Control"] = "no-cache"
+        return StreamingResponse(body(), media_type=media, headers=headers)
 
     def job() -> tuple[bytes, dict[str, Any]]:
         perf = performer.perform(prompt, options)
@@ -144,3 +193,21 @@ async def speech(req: SpeechRequest, request: Request, state: ServerState = Depe
     state.metrics.audio_seconds.labels(route="/v1/audio/speech").inc(float(metadata.get("duration_s") or 0.0))
     return Response(data, media_type=formats.media_type(fmt),
                     headers=_headers(req, voice, sr, metadata, instructions_applied))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "limelight"}
+
+
+@router.get("/v1/models", tags=["openai"], summary="OpenAI-compatible model list")
+async def models() -> dict[str, Any]:
+    """The model names `/v1/audio/speech` accepts; all of them are limelight's one engine."""
+    return {"object": "list", "data": [_model(m) for m in MODELS]}
+
+
+@router.get("/v1/models/{model}", tags=["openai"], summary="One model")
+async def model(model: str) -> dict[str, Any]:
+    if model not in MODELS:
+        raise ApiError(404, "model_not_found", f"the model {model!r} does not exist; models: {', '.join(MODELS)}",
+                       field="model")
+    return _model(model)
