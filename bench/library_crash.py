@@ -55,8 +55,9 @@ def crash_loop(root: Path, rounds: int, seed: int = 0, stats: dict[str, int] | N
         time.sleep(float(rng.uniform(0.0, 0.3)))
         os.kill(proc.pid, signal.SIGKILL)
         for line in proc.stdout.read().splitlines():
-            name, i = line.split()
-            acked[name] = int(i)
+            fields = line.split()
+            if len(fields) == 2 and fields[1].isdigit():  # a line cut by the kill acknowledged nothing
+                acked[fields[0]] = int(fields[1])
         proc.wait()
         lib = VoiceLibrary(root)
         cleaned = lib.clean_stale_temps()

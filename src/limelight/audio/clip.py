@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from ..errors import LimelightError
 from .loudness import match_loudness
@@ -27,5 +26,7 @@ def load_clip(path: str, sr: int) -> np.ndarray:
         raise LimelightError(f"<audio> file {path} is longer than {MAX_CLIP_S:g} s", field="audio")
     if rate != sr:
         g = int(np.gcd(int(rate), int(sr)))
+        from scipy.signal import resample_poly  # on use: a plain say never loads scipy.signal
+
         mono = resample_poly(mono, sr // g, int(rate) // g)
     return match_loudness(np.asarray(mono, np.float32), sr)
