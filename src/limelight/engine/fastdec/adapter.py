@@ -117,7 +117,8 @@ def student_weights(path: str) -> dict[str, np.ndarray]:
 
     ``quantize_dynamic`` stores each Linear as int8 ``q`` [in, out] with one scale and zero point; the Linear's
     weight is ``((q - zero) * scale).T``. The module is read from the MatMulInteger's output name
-    (``/blocks.3/pw1/...``), as :func:`limelight.train.fastdec.train.student_state_from_onnx` does for torch.
+    (``/blocks.3/pw1/...``). :func:`limelight.train.fastdec.train.student_state_from_onnx` builds the torch
+    student from these.
     """
     import onnx
     from onnx import numpy_helper

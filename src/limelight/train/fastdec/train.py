@@ -83,21 +83,9 @@ def student_state_from_onnx(path: Path) -> tuple[dict, dict]:
     point; ``(q - zero) * scale`` transposed is the Linear's weight. The module a MatMulInteger belongs to is
     read from its output's name (``/blocks.3/pw1/...``).
     """
-    import onnx
-    from onnx import numpy_helper
+    from ...engine.fastdec.adapter import student_weights
 
-    m = onnx.load(str(path))
-    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in inits.items()
-             if v.dtype == np.float32 and v.ndim and not k.startswith("onnx::") and not k.endswith("_scale")}
-    for node in m.graph.node:
-        if node.op_type != "MatMulInteger":
-            continue
-        q = node.input[1]
-        base = q[: -len("_quantized")]
-        w = (inits[q].astype(np.float32) - inits[base + "_zero_point"].astype(np.float32)) * inits[base + "_scale"]
-        module = node.output[0].strip("/").split("/")
-        state[".".join(module[:-1]) + ".weight"] = torch.from_numpy(np.ascontiguousarray(w.T))
+    state = {k: torch.from_numpy(v.copy()) for k, v in student_weights(str(path)).items()}
     card = path.with_suffix(".json")
     config = json.loads(card.read_text())["config"] if card.is_file() else StudentConfig().as_dict()
     return state, config
